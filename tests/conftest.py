@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data``; tests using it are marked ``data`` and skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"needs {SHARED_DATA} (development data, absent on this machine)")
+    return SHARED_DATA
