@@ -13,6 +13,7 @@ __all__ = [
     "UnknownNameError",
     "BenchmarkDataNotFound",
     "DataError",
+    "NotInBenchmark",
     "ProxyComputationError",
 ]
 
@@ -36,6 +37,13 @@ class BenchmarkDataNotFound(NasrankError, FileNotFoundError):
     """A benchmark's data file is missing; the message says how to get it."""
 
     def __str__(self) -> str:  # FileNotFoundError formats (errno, strerror) pairs oddly
+        return str(self.args[0]) if self.args else ""
+
+
+class NotInBenchmark(NasrankError, KeyError):
+    """A benchmark has no entry for the requested architecture."""
+
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from nasrank.cli import main
+
+sys.exit(main())

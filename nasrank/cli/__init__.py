@@ -1,0 +1,73 @@
+"""The ``nasrank`` command.
+
+Every subcommand prints a readable table on stdout, shows progress on long work (on
+stderr), writes machine-readable results with ``--json PATH``, exits 0 on success and 2
+on bad input with a one-line reason on stderr (never a traceback for user error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from nasrank import __version__
+
+__all__ = ["main"]
+
+#: Subcommand modules, each with ``add_parser(subparsers)`` and ``run(args) -> int``.
+_COMMANDS = ("spaces", "benchmarks", "build")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage in one line (plus exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class UsageError(Exception):
+    """Bad command-line input detected after parsing (exit code 2)."""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = _Parser(prog="nasrank", description="Rank neural architectures without training them.")
+    parser.add_argument("--version", action="version", version=f"nasrank {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in _COMMANDS:
+        module = importlib.import_module(f"nasrank.cli.{name.replace('-', '_')}")
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    from nasrank.errors import NasrankError
+
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return int(exc.code or 0)
+    logging.basicConfig(
+        level=logging.WARNING - 10 * min(args.verbose, 2),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.run(args))
+    except (NasrankError, UsageError) as exc:
+        print(f"nasrank {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"nasrank {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

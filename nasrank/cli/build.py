@@ -1,0 +1,61 @@
+"""``nasrank build``: canonical id, parameters and FLOPs of one architecture."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from nasrank.cli._output import print_table, write_json
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "build",
+        help="build an architecture; print its canonical id, parameters and MFLOPs",
+        description=__doc__,
+    )
+    p.add_argument("--space", required=True, help="search space (see `nasrank spaces`)")
+    p.add_argument("--arch", required=True, help="architecture in any spelling the space accepts")
+    p.add_argument("--num-classes", type=int, default=10, help="classifier outputs (default 10)")
+    p.add_argument(
+        "--input-size", type=int, default=None, help="input height/width (default: the space's)"
+    )
+    p.add_argument("--json", metavar="PATH", help="write {arch, params, mflops, ...} as JSON")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from nasrank.cli import UsageError
+    from nasrank.complexity import count_flops, count_params
+    from nasrank.spaces import get_space
+
+    space = get_space(args.space)
+    if args.num_classes < 1:
+        raise UsageError(f"--num-classes must be >= 1, got {args.num_classes}")
+    arch = space.canonical(args.arch)
+    model = space.build(arch, num_classes=args.num_classes)
+    shape = tuple(space.input_shape)
+    if args.input_size is not None:
+        if args.input_size < 1 or len(shape) != 3:
+            raise UsageError(f"--input-size {args.input_size} does not apply to space {space.name!r}")
+        shape = (shape[0], args.input_size, args.input_size)
+    params = count_params(model)
+    flops = count_flops(model, shape)
+    result = {
+        "space": space.name,
+        "arch": arch,
+        "num_classes": args.num_classes,
+        "input_shape": list(shape),
+        "params": params,
+        "params_m": params / 1e6,
+        "mflops": flops / 1e6,
+    }
+    print_table(
+        f"{space.name} architecture",
+        ["field", "value"],
+        [["arch", arch], ["params", f"{params:,} ({params / 1e6:.6f} M)"], ["MFLOPs", f"{flops / 1e6:.6f}"],
+         ["input", "x".join(map(str, shape))], ["classes", args.num_classes]],
+    )
+    if args.json:
+        write_json(args.json, result)
+    return 0
