@@ -7,6 +7,7 @@ with :func:`restricted_load`, which resolves only the globals the caller allows.
 
 from __future__ import annotations
 
+import codecs
 import pickle
 from collections.abc import Callable, Mapping
 from typing import IO, Any
@@ -43,6 +44,8 @@ def _lazy_numpy_globals() -> dict[tuple[str, str], Any]:
         table[(module, "scalar")] = scalar
     table[("numpy", "ndarray")] = np.ndarray
     table[("numpy", "dtype")] = np.dtype
+    # Python 3 writes bytes in protocol-2 pickles as _codecs.encode(text, "latin1"): inert.
+    table[("_codecs", "encode")] = codecs.encode
     return table
 
 
@@ -54,6 +57,7 @@ NUMPY_GLOBALS: tuple[tuple[str, str], ...] = (
     ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("_codecs", "encode"),
 )
 
 

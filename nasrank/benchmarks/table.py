@@ -37,7 +37,9 @@ def load_table(arg: str, *, task: str | None = None, space: str | None = None) -
         raise DataError(f"cannot read table {path}: {exc}") from None
     if "arch" not in frame.columns:
         raise DataError(f"table {path} has no 'arch' column; columns: {', '.join(map(str, frame.columns))}")
-    numeric = [c for c in frame.columns if c != "arch" and np.issubdtype(frame[c].dtype, np.number)]
+    numeric = [
+        c for c in frame.columns if c != "arch" and pd.api.types.is_numeric_dtype(frame[c].dtype)
+    ]
     if not numeric:
         raise DataError(f"table {path} has no numeric metric columns besides 'arch'")
     if space is not None:

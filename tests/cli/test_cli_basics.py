@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nasrank.cli import main
+
+CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_spaces_lists_nb201(capsys, tmp_path):
+    assert main(["spaces", "--json", str(tmp_path / "s.json")]) == 0
+    assert "nb201" in capsys.readouterr().out
+    names = [s["name"] for s in json.loads((tmp_path / "s.json").read_text())["spaces"]]
+    assert "nb201" in names
+
+
+def test_build_prints_and_writes_json(capsys, tmp_path):
+    out = tmp_path / "b.json"
+    assert main(["build", "--space", "nb201", "--arch", "(2, 2, 2, 2, 2, 2)", "--json", str(out)]) == 0
+    assert CONV in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["arch"] == CONV
+    assert result["params"] == 1531546
+    assert result["mflops"] == pytest.approx(222.86, rel=0.01)
+
+
+def test_build_input_size_and_classes(tmp_path):
+    out = tmp_path / "b.json"
+    assert main(["build", "--space", "nb201", "--arch", CONV, "--num-classes", "120",
+                 "--input-size", "16", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["params"] == 1538696  # Suite-Zero ImageNet16-120 value: 1.538696 M
+    assert result["mflops"] == pytest.approx(55.723072, rel=0.01)
+
+
+def test_benchmarks_show_top(capsys, tmp_path):
+    out = tmp_path / "t.json"
+    assert main(["benchmarks", "nb201-analog", "--top", "3", "--json", str(out)]) == 0
+    assert "Top 3" in capsys.readouterr().out
+    summary = json.loads(out.read_text())
+    assert summary["size"] == 15625
+    assert len(summary["top"]) == 3
+    assert summary["top"][0]["value"] == summary["optimum"]["value"]
+    assert summary["top"][0]["value"] >= summary["top"][2]["value"]
+
+
+def test_benchmarks_lists_kinds(capsys):
+    assert main(["benchmarks"]) == 0
+    out = capsys.readouterr().out
+    assert "nb201-analog" in out and "suite-zero:PATH" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["build", "--space", "nb201", "--arch", "|nor_conv_3x3~0|"], "node groups"),
+        (["build", "--space", "nb201", "--arch", "(1, 2, 3)"], "expected 6"),
+        (["build", "--space", "nb201", "--arch", CONV.replace("nor_conv_3x3", "conv5", 1)], "unknown NAS-Bench-201 operation"),
+        (["build", "--space", "nb210", "--arch", CONV], "did you mean 'nb201'"),
+        (["build", "--space", "nb201", "--arch", CONV, "--num-classes", "0"], "--num-classes"),
+        (["benchmarks", "suite-zero:/definitely/missing.json"], "not found"),
+        (["benchmarks", "nb201-analogue"], "did you mean 'nb201-analog'"),
+        (["benchmarks", "nb201-analog", "--metric", "acc"], "no metric 'acc'"),
+        (["build", "--space"], "expected one argument"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
+    assert main(argv) == 2
+    assert fragment in _one_line_error(capsys)
+
+
+def test_console_script_entry_point_runs():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "nasrank", "build", "--space", "nb201", "--arch", "bogus"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
