@@ -71,9 +71,7 @@ def _elementwise_flops(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torc
     return out.numel()
 
 
-def _adaptive_pool_flops(
-    m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor
-) -> int:
+def _adaptive_pool_flops(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> int:
     return inputs[0].numel()
 
 

@@ -26,7 +26,13 @@ from nasrank.errors import BenchmarkDataNotFound, DataError
 
 __all__ = ["load_nb201_analog", "METRICS"]
 
-_ACCURACIES = ("baseline_accuracy", "ptq_accuracy", "qat_accuracy", "noisy_accuracy", "analog_accuracy")
+_ACCURACIES = (
+    "baseline_accuracy",
+    "ptq_accuracy",
+    "qat_accuracy",
+    "noisy_accuracy",
+    "analog_accuracy",
+)
 _DRIFTS = tuple(
     f"{kind}_drift_{seconds}"
     for kind in ("baseline", "analog")
@@ -80,7 +86,9 @@ _CACHE: dict[Path, Benchmark] = {}
 
 
 @BENCHMARKS.register("nb201-analog")
-def load_nb201_analog(arg: str = "", *, task: str | None = None, space: str | None = None) -> Benchmark:
+def load_nb201_analog(
+    arg: str = "", *, task: str | None = None, space: str | None = None
+) -> Benchmark:
     """Load the table (cached per process; about 1 s the first time)."""
     from nasrank.spaces.nb201 import from_naslib
 

@@ -124,7 +124,9 @@ def load_suite_zero(arg: str, *, task: str | None = None, space: str | None = No
         raise DataError(f"{path}: task {chosen!r} has no architectures")
 
     parsed = {k: _parse_key(k) for k in table}
-    space_name = SPACE_OF.get(suite_space) if suite_space else _infer_space(next(iter(parsed.values())))
+    space_name = (
+        SPACE_OF.get(suite_space) if suite_space else _infer_space(next(iter(parsed.values())))
+    )
     if space is not None and space_name is not None and space != space_name:
         raise DataError(f"{path} task {chosen!r} is space {space_name!r}, not {space!r}")
 
@@ -156,12 +158,14 @@ def load_suite_zero(arg: str, *, task: str | None = None, space: str | None = No
         for m in metric_names:
             columns[m].append(_number(record.get(m)))
     if duplicates:
-        logger.warning("%s: %d duplicate architectures (same canonical id) skipped", path, duplicates)
+        logger.warning(
+            "%s: %d duplicate architectures (same canonical id) skipped", path, duplicates
+        )
     return Benchmark(
         name=f"suite-zero:{path}[{chosen}]",
         space=space_name if impl is not None else None,
         archs=archs,
         values=columns,
         default_metric="val_accuracy",
-        description=f"NAS-Bench-Suite-Zero {suite_space or space_name} {chosen}, {len(archs)} archs",
+        description=f"Suite-Zero {suite_space or space_name} {chosen}, {len(archs)} archs",
     )

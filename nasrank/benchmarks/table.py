@@ -36,7 +36,9 @@ def load_table(arg: str, *, task: str | None = None, space: str | None = None) -
     except Exception as exc:
         raise DataError(f"cannot read table {path}: {exc}") from None
     if "arch" not in frame.columns:
-        raise DataError(f"table {path} has no 'arch' column; columns: {', '.join(map(str, frame.columns))}")
+        raise DataError(
+            f"table {path} has no 'arch' column; columns: {', '.join(map(str, frame.columns))}"
+        )
     numeric = [
         c for c in frame.columns if c != "arch" and pd.api.types.is_numeric_dtype(frame[c].dtype)
     ]
@@ -53,7 +55,9 @@ def load_table(arg: str, *, task: str | None = None, space: str | None = None) -
     else:
         ids = [str(a) for a in frame["arch"]]
     if len(set(ids)) != len(ids):
-        raise DataError(f"table {path} lists some architecture more than once (after canonicalisation)")
+        raise DataError(
+            f"table {path} lists some architecture more than once (after canonicalisation)"
+        )
     default = next((c for c in numeric if "acc" in str(c).lower()), numeric[0])
     return Benchmark(
         name=f"table:{path}",

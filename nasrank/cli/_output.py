@@ -24,13 +24,15 @@ def fmt(value: Any, digits: int = 4) -> str:
             return "nan"
         if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
             return f"{value:.{digits}g}"
-        return f"{value:.{digits}f}".rstrip("0").rstrip(".") if "." in f"{value:.{digits}f}" else f"{value}"
+        return (
+            f"{value:.{digits}f}".rstrip("0").rstrip(".")
+            if "." in f"{value:.{digits}f}"
+            else f"{value}"
+        )
     return str(value)
 
 
-def print_table(
-    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
+def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Print a readable table on stdout (rich when it is a terminal, plain text otherwise)."""
     from rich.console import Console
     from rich.table import Table

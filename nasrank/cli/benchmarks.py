@@ -1,4 +1,4 @@
-"""``nasrank benchmarks``: list benchmark kinds, or show one table's size, metrics, optimum and top-k."""
+"""``nasrank benchmarks``: list benchmark kinds or show one (size, metrics, optimum, top-k)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,41 @@ from typing import Any
 from nasrank.cli._output import print_table, write_json
 
 _KINDS = (
-    ("nb201-analog", "nb201", "all 15,625 NB-201 archs, CIFAR-10 digital/PTQ/QAT/analog/drift accuracy", "pip package analog-nasbench"),
-    ("suite-zero:PATH", "nb101/nb201/nb301/...", "NAS-Bench-Suite-Zero JSON: val_accuracy + reference proxy scores", "a file you have"),
-    ("table:PATH", "any (--space)", "CSV/Parquet with an 'arch' column and numeric metric columns", "a file you have"),
-    ("nb-graph:DATASET", "nbgraph", "NAS-Bench-Graph: 26,206 GNN archs x 9 graph datasets", "pip package nas-bench-graph"),
+    (
+        "nb201-analog",
+        "nb201",
+        "all 15,625 NB-201 archs, CIFAR-10 digital/PTQ/QAT/analog/drift accuracy",
+        "pip package analog-nasbench",
+    ),
+    (
+        "suite-zero:PATH",
+        "nb101/nb201/nb301/...",
+        "NAS-Bench-Suite-Zero JSON: val_accuracy + reference proxy scores",
+        "a file you have",
+    ),
+    (
+        "table:PATH",
+        "any (--space)",
+        "CSV/Parquet with an 'arch' column and numeric metric columns",
+        "a file you have",
+    ),
+    (
+        "nb-graph:DATASET",
+        "nbgraph",
+        "NAS-Bench-Graph: 26,206 GNN archs x 9 graph datasets",
+        "pip package nas-bench-graph",
+    ),
 )
 
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("benchmarks", help="list benchmarks or show one", description=__doc__)
-    p.add_argument("spec", nargs="?", help="benchmark to show, e.g. nb201-analog or suite-zero:PATH")
-    p.add_argument("--task", help="task inside a multi-task file (Suite-Zero: cifar10, cifar100, ...)")
+    p.add_argument(
+        "spec", nargs="?", help="benchmark to show, e.g. nb201-analog or suite-zero:PATH"
+    )
+    p.add_argument(
+        "--task", help="task inside a multi-task file (Suite-Zero: cifar10, cifar100, ...)"
+    )
     p.add_argument("--space", help="search space of a table: file's arch column")
     p.add_argument("--metric", help="metric to rank by (default: the benchmark's)")
     p.add_argument("--top", type=int, default=10, metavar="K", help="show the K best (default 10)")
@@ -72,12 +96,19 @@ def _show(args: argparse.Namespace) -> int:
             ["space", bench.space or "-"],
             ["architectures", f"{len(bench):,}"],
             ["metrics", ", ".join(bench.metrics)],
-            ["ranked by", f"{metric} ({'higher' if summary['higher_is_better'] else 'lower'} is better)"],
+            [
+                "ranked by",
+                f"{metric} ({'higher' if summary['higher_is_better'] else 'lower'} is better)",
+            ],
             ["optimum", f"{best_value:.4f}  {best_arch}"],
         ],
     )
     if top:
-        print_table(f"Top {len(top)} by {metric}", ["rank", metric, "arch"], [[i + 1, v, a] for i, (a, v) in enumerate(top)])
+        print_table(
+            f"Top {len(top)} by {metric}",
+            ["rank", metric, "arch"],
+            [[i + 1, v, a] for i, (a, v) in enumerate(top)],
+        )
     if args.json:
         write_json(args.json, summary)
     return 0

@@ -37,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     shape = tuple(space.input_shape)
     if args.input_size is not None:
         if args.input_size < 1 or len(shape) != 3:
-            raise UsageError(f"--input-size {args.input_size} does not apply to space {space.name!r}")
+            raise UsageError(
+                f"--input-size {args.input_size} does not apply to space {space.name!r}"
+            )
         shape = (shape[0], args.input_size, args.input_size)
     params = count_params(model)
     flops = count_flops(model, shape)
@@ -53,8 +55,13 @@ def run(args: argparse.Namespace) -> int:
     print_table(
         f"{space.name} architecture",
         ["field", "value"],
-        [["arch", arch], ["params", f"{params:,} ({params / 1e6:.6f} M)"], ["MFLOPs", f"{flops / 1e6:.6f}"],
-         ["input", "x".join(map(str, shape))], ["classes", args.num_classes]],
+        [
+            ["arch", arch],
+            ["params", f"{params:,} ({params / 1e6:.6f} M)"],
+            ["MFLOPs", f"{flops / 1e6:.6f}"],
+            ["input", "x".join(map(str, shape))],
+            ["classes", args.num_classes],
+        ],
     )
     if args.json:
         write_json(args.json, result)

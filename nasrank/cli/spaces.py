@@ -33,7 +33,12 @@ def run(args: argparse.Namespace) -> int:
         "Search spaces",
         ["space", "architectures", "input", "description"],
         [
-            [r["name"], f"{r['size']:,}" if r["size"] else "-", "x".join(map(str, r["input_shape"])), r["description"]]
+            [
+                r["name"],
+                f"{r['size']:,}" if r["size"] else "-",
+                "x".join(map(str, r["input_shape"])),
+                r["description"],
+            ]
             for r in rows
         ],
     )

@@ -69,11 +69,7 @@ class Cell(nn.Module):
         nodes = [x]
         for dst in (1, 2, 3):
             nodes.append(
-                sum(
-                    op(nodes[src])
-                    for (src, d), op in zip(self.edges, self.ops)
-                    if d == dst
-                )
+                sum(op(nodes[src]) for (src, d), op in zip(self.edges, self.ops) if d == dst)
             )
         return nodes[3]
 

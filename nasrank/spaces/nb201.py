@@ -40,7 +40,13 @@ OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", 
 #: Edges ``(src, dst)`` in the official string's order.
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 #: NASLib's op index -> op name.
-NASLIB_OPS: tuple[str, ...] = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
+NASLIB_OPS: tuple[str, ...] = (
+    "skip_connect",
+    "none",
+    "nor_conv_3x3",
+    "nor_conv_1x1",
+    "avg_pool_3x3",
+)
 #: NASLib tuple position of each official edge (official order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3).
 _NASLIB_POSITION: tuple[int, ...] = (0, 1, 3, 2, 4, 5)
 
@@ -133,9 +139,7 @@ class NB201Space(SearchSpace):
     def _parse_official(self, text: str) -> list[str]:
         compact = re.sub(r"\s+", "", text)
         nodes = compact.split("+")
-        expected = (
-            "expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(OPS)
-        )
+        expected = "expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|' with op in " + ", ".join(OPS)
         if len(nodes) != 3:
             raise InvalidArchitecture(
                 f"NAS-Bench-201 string {text!r} has {len(nodes)} node groups separated by '+'; "

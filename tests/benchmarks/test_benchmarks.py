@@ -74,8 +74,16 @@ def test_unknown_benchmark_kind_suggests():
 
 def _write_suite_zero(path, nested: bool):
     records = {
-        "(2, 2, 0, 4, 2, 0)": {"idx": "1", "val_accuracy": 90.0, "synflow": {"score": 5.0, "time": 1}},
-        "(1, 1, 1, 1, 1, 1)": {"idx": "2", "val_accuracy": 10.0, "synflow": {"score": 1.0, "time": 1}},
+        "(2, 2, 0, 4, 2, 0)": {
+            "idx": "1",
+            "val_accuracy": 90.0,
+            "synflow": {"score": 5.0, "time": 1},
+        },
+        "(1, 1, 1, 1, 1, 1)": {
+            "idx": "2",
+            "val_accuracy": 10.0,
+            "synflow": {"score": 1.0, "time": 1},
+        },
         "(0, 0, 0, 0, 0, 0)": {"idx": "3", "val_accuracy": 50.0, "synflow": 3.0},
     }
     data = {"cifar10": records, "cifar100": {k: {"val_accuracy": 1.0} for k in records}}
@@ -109,7 +117,9 @@ def test_suite_zero_errors(tmp_path):
     with pytest.raises(DataError, match="no task 'svhn'"):
         load_benchmark(f"suite-zero:{path}", task="svhn")
     evil = tmp_path / "evil.json"
-    evil.write_text(json.dumps({"cifar10": {"__import__('os').system('true')": {"val_accuracy": 1}}}))
+    evil.write_text(
+        json.dumps({"cifar10": {"__import__('os').system('true')": {"val_accuracy": 1}}})
+    )
     with pytest.raises(DataError, match="not a tuple literal"):
         load_benchmark(f"suite-zero:{evil}")
 
@@ -172,7 +182,10 @@ def test_restricted_unpickler_refuses_foreign_globals(tmp_path):
 
     path = tmp_path / "evil.pkl"
     path.write_bytes(pickle.dumps(Evil()))
-    with path.open("rb") as f, pytest.raises(pickle.UnpicklingError, match="refusing to load global"):
+    with (
+        path.open("rb") as f,
+        pytest.raises(pickle.UnpicklingError, match="refusing to load global"),
+    ):
         restricted_load(f)
     arr = np.arange(6, dtype=np.uint8).reshape(2, 3)
     path.write_bytes(pickle.dumps({"data": arr, "x": np.float64(1.5)}, protocol=2))

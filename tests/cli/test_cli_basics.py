@@ -25,7 +25,9 @@ def test_spaces_lists_nb201(capsys, tmp_path):
 
 def test_build_prints_and_writes_json(capsys, tmp_path):
     out = tmp_path / "b.json"
-    assert main(["build", "--space", "nb201", "--arch", "(2, 2, 2, 2, 2, 2)", "--json", str(out)]) == 0
+    assert (
+        main(["build", "--space", "nb201", "--arch", "(2, 2, 2, 2, 2, 2)", "--json", str(out)]) == 0
+    )
     assert CONV in capsys.readouterr().out
     result = json.loads(out.read_text())
     assert result["arch"] == CONV
@@ -35,8 +37,24 @@ def test_build_prints_and_writes_json(capsys, tmp_path):
 
 def test_build_input_size_and_classes(tmp_path):
     out = tmp_path / "b.json"
-    assert main(["build", "--space", "nb201", "--arch", CONV, "--num-classes", "120",
-                 "--input-size", "16", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "build",
+                "--space",
+                "nb201",
+                "--arch",
+                CONV,
+                "--num-classes",
+                "120",
+                "--input-size",
+                "16",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     assert result["params"] == 1538696  # Suite-Zero ImageNet16-120 value: 1.538696 M
     assert result["mflops"] == pytest.approx(55.723072, rel=0.01)
@@ -64,7 +82,10 @@ def test_benchmarks_lists_kinds(capsys):
     [
         (["build", "--space", "nb201", "--arch", "|nor_conv_3x3~0|"], "node groups"),
         (["build", "--space", "nb201", "--arch", "(1, 2, 3)"], "expected 6"),
-        (["build", "--space", "nb201", "--arch", CONV.replace("nor_conv_3x3", "conv5", 1)], "unknown NAS-Bench-201 operation"),
+        (
+            ["build", "--space", "nb201", "--arch", CONV.replace("nor_conv_3x3", "conv5", 1)],
+            "unknown NAS-Bench-201 operation",
+        ),
         (["build", "--space", "nb210", "--arch", CONV], "did you mean 'nb201'"),
         (["build", "--space", "nb201", "--arch", CONV, "--num-classes", "0"], "--num-classes"),
         (["benchmarks", "suite-zero:/definitely/missing.json"], "not found"),
@@ -85,7 +106,9 @@ def test_console_script_entry_point_runs():
 
     proc = subprocess.run(
         [sys.executable, "-m", "nasrank", "build", "--space", "nb201", "--arch", "bogus"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr

@@ -27,14 +27,24 @@ def test_official_string_is_canonical(space):
 def test_naslib_tuple_maps_positions_to_official_edges(space):
     # NASLib positions: edges 0->1, 0->2, 0->3, 1->2, 1->3, 2->3; 0 skip, 1 none, 2 conv3, 3 conv1, 4 pool
     arch = space.canonical((2, 3, 4, 0, 1, 2))
-    assert arch == "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
+    assert (
+        arch
+        == "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
+    )
     assert space.canonical("(2, 3, 4, 0, 1, 2)") == arch
     assert space.canonical([2, 3, 4, 0, 1, 2]) == arch
     assert to_naslib(arch) == (2, 3, 4, 0, 1, 2)
 
 
 def test_op_name_list(space):
-    names = ["nor_conv_3x3", "nor_conv_3x3", "avg_pool_3x3", "skip_connect", "nor_conv_3x3", "skip_connect"]
+    names = [
+        "nor_conv_3x3",
+        "nor_conv_3x3",
+        "avg_pool_3x3",
+        "skip_connect",
+        "nor_conv_3x3",
+        "skip_connect",
+    ]
     assert space.canonical(names) == EXAMPLE
 
 
@@ -49,7 +59,10 @@ def test_naslib_round_trip_over_whole_space(space):
     "bad, fragment",
     [
         ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|", "node groups"),
-        (EXAMPLE.replace("avg_pool_3x3", "avg_pool_5x5"), "unknown NAS-Bench-201 operation 'avg_pool_5x5'"),
+        (
+            EXAMPLE.replace("avg_pool_3x3", "avg_pool_5x5"),
+            "unknown NAS-Bench-201 operation 'avg_pool_5x5'",
+        ),
         (EXAMPLE.replace("avg_pool_3x3~1", "avg_pool_3x3~0"), "names source 0; expected source 1"),
         (EXAMPLE.replace("|+|skip", "|+skip"), "must start and end"),
         ((0, 1, 2), "has 3 entries; expected 6"),
@@ -118,7 +131,11 @@ def test_none_edges_contribute_zeros(space):
 @pytest.mark.data
 def test_all_suite_zero_archs_match_stored_params_and_flops(space, shared_data):
     data = json.loads((shared_data / "nas-bench-suite-zero" / "zc_nasbench201.json").read_text())
-    for task, classes, size in (("cifar10", 10, 32), ("cifar100", 100, 32), ("ImageNet16-120", 120, 16)):
+    for task, classes, size in (
+        ("cifar10", 10, 32),
+        ("cifar100", 100, 32),
+        ("ImageNet16-120", 120, 16),
+    ):
         for key, record in list(data[task].items())[::25]:
             model = space.build(key, num_classes=classes)
             assert count_params(model) / 1e6 == pytest.approx(record["params"]["score"], abs=1e-6)
