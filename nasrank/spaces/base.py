@@ -6,10 +6,11 @@ import abc
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from nasrank._random import SeedLike
+from nasrank._random import SeedLike, as_rng
 from nasrank.errors import InvalidArchitecture
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
 __all__ = ["SearchSpace", "ArchLike"]
@@ -73,7 +74,19 @@ class SearchSpace(abc.ABC):
 
     @abc.abstractmethod
     def build(self, arch: ArchLike, *, num_classes: int = 10) -> nn.Module:
-        """Build the benchmark's network for ``arch`` (freshly initialised)."""
+        """Build the benchmark's network for ``arch`` (freshly initialised).
+
+        ``num_classes`` is the size of the last output dimension (the vocabulary for
+        language models).
+        """
+
+    def example_input(self, batch_size: int = 2, seed: SeedLike = 0) -> torch.Tensor:
+        """A random input batch the built models accept (floats of :attr:`input_shape`;
+        token spaces override this to return integer ids)."""
+        import torch
+
+        generator = torch.Generator().manual_seed(int(as_rng(seed).integers(2**31)))
+        return torch.randn(batch_size, *self.input_shape, generator=generator)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
