@@ -1,16 +1,18 @@
 """Parameter and FLOP counts of torch models.
 
-FLOPs follow the ptflops / NAS-Bench-201 ``get_model_infos`` convention, which is what
-the ``flops`` scores stored in NAS-Bench-Suite-Zero were measured with (to within 0.01 %
-on NAS-Bench-201): multiply-accumulates of convolutions and linear layers (plus one per
-output element for a bias), one operation per window element for average/max pooling,
-one per input element for adaptive pooling, two per element for an affine batch norm
-(one without affine) and one per element for ReLU-family activations. Element-wise sums
-are free. Counts are per input sample.
+FLOPs follow torchstat's convention, as used by NASLib's ``model_stats`` and hence by the
+``flops`` scores stored in NAS-Bench-Suite-Zero (which this reproduces exactly on
+NAS-Bench-201 and NAS-Bench-301): multiply-accumulates of convolutions (plus one per output
+element for a bias) and of linear layers (no bias term), one operation per window element
+for average/max pooling, two per element for an affine batch norm (one without affine),
+one per element for ReLU-family activations, and for adaptive 2-D pooling
+``(kh + 1) * (kw + 1)`` per output element over its ``kh x kw`` window (torchstat's
+off-by-one, kept for comparability). Element-wise sums are free. Counts are per sample.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -49,11 +51,7 @@ def _conv_flops(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tenso
 
 def _linear_flops(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> int:
     assert isinstance(m, nn.Linear)
-    rows = out.numel() // m.out_features
-    flops = rows * m.in_features * m.out_features
-    if m.bias is not None:
-        flops += rows * m.out_features
-    return flops
+    return out.numel() // m.out_features * m.in_features * m.out_features
 
 
 def _pool_flops(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> int:
@@ -71,15 +69,34 @@ def _elementwise_flops(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torc
     return out.numel()
 
 
-def _adaptive_pool_flops(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> int:
+def _adaptive_pool1d_flops(
+    m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor
+) -> int:
     return inputs[0].numel()
+
+
+def _window(i: int, size: int, out_size: int) -> int:
+    # Adaptive pooling window of output cell i: [floor(i*size/out), ceil((i+1)*size/out)).
+    return math.ceil((i + 1) * size / out_size) - (i * size) // out_size
+
+
+def _adaptive_pool2d_flops(
+    m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor
+) -> int:
+    x = inputs[0]
+    (h, w), (oh, ow) = x.shape[-2:], out.shape[-2:]
+    cells = sum(
+        (_window(i, h, oh) + 1) * (_window(j, w, ow) + 1) for i in range(oh) for j in range(ow)
+    )
+    return x.numel() // (h * w) * cells
 
 
 _COUNTERS = (
     (nn.modules.conv._ConvNd, _conv_flops),
     (nn.Linear, _linear_flops),
     ((nn.AvgPool2d, nn.MaxPool2d, nn.AvgPool1d, nn.MaxPool1d), _pool_flops),
-    ((nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool1d), _adaptive_pool_flops),
+    ((nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d), _adaptive_pool2d_flops),
+    ((nn.AdaptiveAvgPool1d, nn.AdaptiveMaxPool1d), _adaptive_pool1d_flops),
     ((nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm), _norm_flops),
     ((nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.PReLU), _elementwise_flops),
 )

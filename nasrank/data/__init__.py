@@ -1,0 +1,67 @@
+"""Data for proxies and training: CIFAR-10/100, image folders, synthetic data, user tensors.
+
+Every source yields an :class:`ImageDataset` (in memory or lazily decoded files) that draws
+reproducible, normalised :class:`Batch` objects::
+
+    from nasrank.data import load_batch, load_dataset
+
+    batch = load_batch("cifar10:/data/cifar-10-batches-py", batch_size=64, seed=0)
+    train = load_dataset("images:/data/my-images", split="train", image_size=32)
+    for batch in train.iter_batches(128, seed=epoch):
+        ...
+"""
+
+from __future__ import annotations
+
+from nasrank.data.batch import Batch
+from nasrank.data.cifar import (
+    CIFAR10_DIRNAME,
+    CIFAR100_DIRNAME,
+    load_cifar10,
+    load_cifar100,
+    read_cifar_batch,
+)
+from nasrank.data.dataset import (
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    CIFAR100_MEAN,
+    CIFAR100_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageDataset,
+    ImageFiles,
+    concat_datasets,
+    from_tensors,
+)
+from nasrank.data.folder import IMAGE_EXTENSIONS, index_image_folder, load_image_folder
+from nasrank.data.spec import DATA_SOURCES, DataSpec, load_batch, load_dataset, parse_spec
+from nasrank.data.synthetic import synthetic_batch, synthetic_dataset
+
+__all__ = [
+    "Batch",
+    "ImageDataset",
+    "ImageFiles",
+    "DataSpec",
+    "DATA_SOURCES",
+    "CIFAR10_DIRNAME",
+    "CIFAR100_DIRNAME",
+    "CIFAR10_MEAN",
+    "CIFAR10_STD",
+    "CIFAR100_MEAN",
+    "CIFAR100_STD",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "IMAGE_EXTENSIONS",
+    "concat_datasets",
+    "from_tensors",
+    "index_image_folder",
+    "load_batch",
+    "load_cifar10",
+    "load_cifar100",
+    "load_dataset",
+    "load_image_folder",
+    "parse_spec",
+    "read_cifar_batch",
+    "synthetic_batch",
+    "synthetic_dataset",
+]
