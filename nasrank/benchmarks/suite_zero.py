@@ -10,7 +10,8 @@ record with ``val_accuracy`` and the reference scores of zero-cost proxies, stor
 
 Arch keys are tuple literals parsed with :func:`ast.literal_eval` (never ``eval``) and
 canonicalised by the matching nasrank space; spaces nasrank does not implement keep the
-normalised tuple text as id.
+normalised tuple text as id. Keys that are spellings of one architecture (NB-101 cells
+before pruning) become one row whose values are the mean of theirs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from nasrank.benchmarks.base import Benchmark
 from nasrank.benchmarks.registry import BENCHMARKS
@@ -69,6 +72,11 @@ def _number(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return math.nan
     return float(v)
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if finite.size else math.nan
 
 
 def _layout(data: Mapping[str, Any], path: Path) -> dict[tuple[str | None, str], Mapping[str, Any]]:
@@ -141,26 +149,23 @@ def load_suite_zero(arg: str, *, task: str | None = None, space: str | None = No
     if "val_accuracy" not in metric_names:
         raise DataError(f"{path} task {chosen!r} has no 'val_accuracy' values")
 
-    archs: list[str] = []
-    columns: dict[str, list[float]] = {m: [] for m in metric_names}
-    seen: set[str] = set()
-    duplicates = 0
+    # Keys that canonicalise to one id (unpruned spellings of one NB-101 cell, whose stored
+    # accuracies are different training repeats) are averaged, NaN-aware.
+    rows: dict[str, list[list[float]]] = {}
     for key, record in table.items():
         try:
             arch = impl.canonical(parsed[key]) if impl is not None else repr(parsed[key])
         except InvalidArchitecture as exc:
             raise DataError(f"{path}: arch key {key!r} is invalid: {exc}") from None
-        if arch in seen:  # e.g. isomorphic NB-101 cells stored twice
-            duplicates += 1
-            continue
-        seen.add(arch)
-        archs.append(arch)
-        for m in metric_names:
-            columns[m].append(_number(record.get(m)))
-    if duplicates:
-        logger.warning(
-            "%s: %d duplicate architectures (same canonical id) skipped", path, duplicates
-        )
+        rows.setdefault(arch, []).append([_number(record.get(m)) for m in metric_names])
+    merged = len(table) - len(rows)
+    if merged:
+        logger.info("%s: %d keys share a canonical id with another; values averaged", path, merged)
+    archs = list(rows)
+    stacked = [np.asarray(rows[a], dtype=np.float64) for a in archs]
+    columns = {
+        m: [_nanmean(values[:, j]) for values in stacked] for j, m in enumerate(metric_names)
+    }
     return Benchmark(
         name=f"suite-zero:{path}[{chosen}]",
         space=space_name if impl is not None else None,

@@ -200,3 +200,22 @@ def test_invalid_arch_in_query_is_typed():
     with pytest.raises(InvalidArchitecture):
         bench.query("|bogus~0|")
     assert "|bogus~0|" not in bench
+
+
+def test_suite_zero_averages_keys_of_one_architecture(tmp_path):
+    path = tmp_path / "zc.json"
+    path.write_text(
+        json.dumps(
+            {
+                "cifar10": {
+                    "(2, 2, 0, 4, 2, 0)": {"val_accuracy": 90.0, "synflow": 4.0},
+                    "(2,2,0,4,2,0)": {"val_accuracy": 92.0},
+                    "(1, 1, 1, 1, 1, 1)": {"val_accuracy": 10.0, "synflow": 1.0},
+                }
+            }
+        )
+    )
+    bench = load_benchmark(f"suite-zero:{path}")
+    assert len(bench) == 2
+    assert bench.query(A) == 91.0
+    assert bench.query(A, "synflow") == 4.0  # NaN-aware mean
