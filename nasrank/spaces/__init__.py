@@ -5,5 +5,17 @@ from nasrank.spaces.registry import SPACES, get_space
 
 # Registration happens here, explicitly, one import per space module.
 from nasrank.spaces.nb201 import NB201Space  # noqa: E402  isort: skip
+from nasrank.spaces.nb301 import NB301Space  # noqa: E402  isort: skip
+from nasrank.spaces.nb101 import NB101Space  # noqa: E402  isort: skip
+from nasrank.spaces.nbgraph import NBGraphSpace  # noqa: E402  isort: skip
 
-__all__ = ["SPACES", "ArchLike", "NB201Space", "SearchSpace", "get_space"]
+__all__ = [
+    "SPACES",
+    "ArchLike",
+    "NB101Space",
+    "NB201Space",
+    "NB301Space",
+    "NBGraphSpace",
+    "SearchSpace",
+    "get_space",
+]
