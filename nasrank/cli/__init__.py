@@ -18,7 +18,7 @@ from nasrank import __version__
 __all__ = ["main"]
 
 #: Subcommand modules, each with ``add_parser(subparsers)`` and ``run(args) -> int``.
-_COMMANDS = ("spaces", "benchmarks", "build")
+_COMMANDS = ("spaces", "benchmarks", "build", "score", "correlate")
 
 
 class _Parser(argparse.ArgumentParser):

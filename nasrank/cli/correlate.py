@@ -1,0 +1,228 @@
+"""``nasrank correlate``: rank correlation of proxies with a benchmark's ground truth.
+
+Samples N architectures the benchmark covers, scores them (progress bar), and reports per
+proxy Spearman, Kendall, top-10 % precision, NaN count and median seconds per
+architecture; loss-like metrics are oriented so that higher = better. Where the benchmark
+stores its own reference score of a proxy (NAS-Bench-Suite-Zero), that score's Spearman
+on the same architectures is shown beside ours. Ctrl-C stops early and still reports the
+architectures scored so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+from typing import Any
+
+import numpy as np
+
+from nasrank.cli._common import add_data_arguments, load_cli_batch, parse_proxies
+from nasrank.cli._output import print_table, progress, write_json
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "correlate", help="rank correlation of proxies with benchmark accuracy", description=__doc__
+    )
+    p.add_argument("--space", required=True, help="search space of the benchmark's architectures")
+    p.add_argument(
+        "--benchmark", required=True, help="nb201-analog, suite-zero:PATH, table:PATH, ..."
+    )
+    p.add_argument(
+        "--task", help="task of a multi-task benchmark (Suite-Zero: cifar10, cifar100, ...)"
+    )
+    p.add_argument("--metric", help="ground-truth metric (default: the benchmark's)")
+    p.add_argument(
+        "--proxies", default="all", help="comma-separated proxy names or 'all' (default)"
+    )
+    add_data_arguments(p)
+    p.add_argument("--n", default="100", help="architectures to sample, or 'all' (default 100)")
+    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
+    p.add_argument("--json", metavar="PATH", help="write the summary as JSON")
+    p.add_argument("--csv", metavar="PATH", help="write per-architecture scores and ground truth")
+    p.add_argument("--plot", metavar="PATH", help="write score-vs-accuracy scatter plots (PNG)")
+    p.set_defaults(run=run)
+
+
+def _pool(bench: Any, n_text: str, seed: int) -> list[str]:
+    from nasrank.cli import UsageError
+
+    archs = bench.archs()
+    if n_text == "all":
+        return archs
+    try:
+        n = int(n_text)
+    except ValueError:
+        raise UsageError(f"--n must be a positive integer or 'all', got {n_text!r}") from None
+    if n < 2:
+        raise UsageError(f"--n must be at least 2 to correlate, got {n}")
+    if n >= len(archs):
+        return archs
+    rng = np.random.default_rng(seed)
+    return [archs[i] for i in sorted(rng.choice(len(archs), size=n, replace=False))]
+
+
+def run(args: argparse.Namespace) -> int:
+    from nasrank.benchmarks import load_benchmark
+    from nasrank.metrics import rank_summary
+    from nasrank.proxies import LABEL_FREE_ENSEMBLE, resolve_proxies, score
+    from nasrank.spaces import get_space
+
+    space = get_space(args.space)
+    bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
+    metric = args.metric or bench.default_metric
+    bench.query(bench.archs()[0], metric)  # validates the metric name before the long run
+    specs = resolve_proxies(parse_proxies(args.proxies))
+    names = [s.name for s in specs]
+    pool = _pool(bench, args.n, args.seed)
+    batch = load_cli_batch(args)
+    num_classes = args.num_classes or batch.num_classes or 10
+
+    results: list[Any] = []
+    interrupted = False
+    with progress(f"scoring {len(pool)} archs", len(pool)) as bar:
+        try:
+            for arch in pool:
+                model = space.build(arch, num_classes=num_classes)
+                results.append(score(model, batch, specs, seed=args.seed))
+                bar.advance()
+        except KeyboardInterrupt:
+            interrupted = True
+            logger.warning(
+                "interrupted: reporting the %d architectures scored so far", len(results)
+            )
+    scored = pool[: len(results)]
+    if len(scored) < 2:
+        from nasrank.cli import UsageError
+
+        raise UsageError("fewer than 2 architectures scored; nothing to correlate")
+    sign = 1.0 if bench.higher_is_better(metric) else -1.0
+    truth = np.array([sign * bench.query(a, metric) for a in scored])
+
+    summary: dict[str, dict[str, Any]] = {}
+    for name in names:
+        values = np.array([r[name] for r in results])
+        entry: dict[str, Any] = rank_summary(values, truth)
+        entry["median_seconds"] = statistics.median(
+            r.seconds.get(name, float("nan")) for r in results
+        )
+        if name in bench.metrics and name != metric:
+            entry["reference_spearman"] = rank_summary(
+                np.array([bench.query(a, name) for a in scored]), truth
+            )["spearman"]
+        summary[name] = entry
+    if set(LABEL_FREE_ENSEMBLE.proxies) <= set(names):
+        values = LABEL_FREE_ENSEMBLE(results)
+        entry = rank_summary(values, truth)
+        entry["median_seconds"] = sum(
+            summary[m]["median_seconds"] for m in LABEL_FREE_ENSEMBLE.proxies
+        )
+        entry["members"] = list(LABEL_FREE_ENSEMBLE.proxies)
+        summary[LABEL_FREE_ENSEMBLE.name] = entry
+
+    has_ref = any("reference_spearman" in e for e in summary.values())
+    columns = ["proxy", "spearman", "kendall", "top10%", "NaN", "median s"] + (
+        ["ref. spearman"] if has_ref else []
+    )
+    rows = []
+    for name, e in sorted(
+        summary.items(), key=lambda kv: -np.nan_to_num(kv[1]["spearman"], nan=-9)
+    ):
+        row = [
+            name,
+            e["spearman"],
+            e["kendall"],
+            e["top10_precision"],
+            e["nan_count"],
+            e["median_seconds"],
+        ]
+        rows.append(row + ([e.get("reference_spearman")] if has_ref else []))
+    note = " (interrupted)" if interrupted else ""
+    title = f"{bench.name} {metric}: n={len(scored)}{note}, data {batch.source}"
+    print_table(title, columns, rows)
+
+    payload = {
+        "n": len(scored),
+        "space": space.name,
+        "benchmark": bench.name,
+        "metric": metric,
+        "higher_is_better": bench.higher_is_better(metric),
+        "data": batch.source,
+        "seed": args.seed,
+        "interrupted": interrupted,
+        "proxies": summary,
+    }
+    if args.json:
+        write_json(args.json, payload)
+    if args.csv:
+        _write_csv(
+            args.csv, scored, results, names, [bench.query(a, metric) for a in scored], metric
+        )
+    if args.plot:
+        _plot(args.plot, results, names, [bench.query(a, metric) for a in scored], metric, summary)
+    return 130 if interrupted else 0
+
+
+def _write_csv(
+    path: str,
+    archs: list[str],
+    results: list[Any],
+    names: list[str],
+    truth: list[float],
+    metric: str,
+) -> None:
+    import csv
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["arch", metric, *names])
+        for arch, value, r in zip(archs, truth, results):
+            writer.writerow([arch, value, *(r[n] for n in names)])
+
+
+def _plot(
+    path: str,
+    results: list[Any],
+    names: list[str],
+    truth: list[float],
+    metric: str,
+    summary: dict[str, Any],
+) -> None:
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(4, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        ax.scatter([r[name] for r in results], truth, s=6, alpha=0.6)
+        ax.set_title(f"{name}  rho={summary[name]['spearman']:.3f}", fontsize=9)
+        ax.set_xlabel("score", fontsize=8)
+        ax.set_ylabel(metric, fontsize=8)
+        if name in (
+            "synflow",
+            "flops",
+            "params",
+            "grasp",
+            "fisher",
+            "snip",
+            "grad_norm",
+            "epe_nas",
+        ):
+            values = [r[name] for r in results]
+            if all(v > 0 for v in values if v == v):
+                ax.set_xscale("log")
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

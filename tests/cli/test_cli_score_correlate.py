@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from nasrank.cli import main
+
+ARCHS = ["(2, 2, 2, 2, 2, 2)", "(3, 3, 3, 3, 3, 3)", "(0, 0, 0, 0, 0, 0)", "(1, 1, 1, 1, 1, 1)", "(2, 3, 0, 4, 2, 0)"]
+
+
+@pytest.fixture
+def table(tmp_path):
+    """A tiny ground-truth table whose accuracy is monotone in parameter count."""
+    from nasrank.complexity import count_params
+    from nasrank.spaces import get_space
+
+    space = get_space("nb201")
+    path = tmp_path / "t.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["arch", "accuracy", "test_loss"])
+        for a in ARCHS:
+            p = count_params(space.build(a)) / 1e6
+            w.writerow([a, 50 + 10 * p, 2.0 - p])
+    return path
+
+
+def test_score_writes_scores_reasons_and_timings(tmp_path, capsys):
+    out = tmp_path / "s.json"
+    argv = ["score", "--space", "nb201", "--arch", ARCHS[0], "--data", "synthetic",
+            "--batch-size", "8", "--proxies", "params,synflow,nwot", "--json", str(out)]
+    assert main(argv) == 0
+    assert "synflow" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert set(result["scores"]) == {"params", "synflow", "nwot"}
+    assert result["scores"]["params"] == pytest.approx(1.531546)
+    assert result["arch"].startswith("|nor_conv_3x3~0|")
+    assert "synthetic" in result["data"]
+
+
+def test_correlate_end_to_end_on_a_table(table, tmp_path):
+    out, per_arch, plot = tmp_path / "c.json", tmp_path / "c.csv", tmp_path / "c.png"
+    argv = ["correlate", "--space", "nb201", "--benchmark", f"table:{table}", "--data", "synthetic",
+            "--batch-size", "4", "--proxies", "params,flops", "--n", "all",
+            "--json", str(out), "--csv", str(per_arch), "--plot", str(plot)]
+    assert main(argv) == 0
+    summary = json.loads(out.read_text())
+    assert summary["n"] == len(ARCHS)
+    assert set(summary["proxies"]) == {"params", "flops"}
+    params = summary["proxies"]["params"]
+    assert params["spearman"] == pytest.approx(1.0)
+    assert params["kendall"] == pytest.approx(1.0)
+    assert set(params) >= {"spearman", "kendall", "top10_precision", "nan_count", "median_seconds"}
+    rows = list(csv.DictReader(per_arch.open()))
+    assert len(rows) == len(ARCHS) and "params" in rows[0]
+    assert plot.stat().st_size > 1000
+
+
+def test_correlate_orients_loss_metrics(table, tmp_path):
+    out = tmp_path / "c.json"
+    argv = ["correlate", "--space", "nb201", "--benchmark", f"table:{table}", "--metric", "test_loss",
+            "--data", "synthetic", "--batch-size", "4", "--proxies", "params", "--n", "all", "--json", str(out)]
+    assert main(argv) == 0
+    summary = json.loads(out.read_text())
+    assert summary["higher_is_better"] is False
+    assert summary["proxies"]["params"]["spearman"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [
+        (["--proxies", "synflw"], "did you mean 'synflow'"),
+        (["--metric", "acc"], "no metric 'acc'"),
+        (["--n", "1"], "at least 2"),
+        (["--n", "many"], "positive integer or 'all'"),
+        (["--data", "cifar10:/no/such/dir"], "/no/such/dir"),
+        (["--data", "imagenet:/x"], "did you mean"),
+    ],
+)
+def test_correlate_bad_input(table, capsys, extra, fragment):
+    argv = ["correlate", "--space", "nb201", "--benchmark", f"table:{table}", "--proxies", "params", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and fragment in err
