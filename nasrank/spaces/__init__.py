@@ -8,6 +8,8 @@ from nasrank.spaces.nb201 import NB201Space  # noqa: E402  isort: skip
 from nasrank.spaces.nb301 import NB301Space  # noqa: E402  isort: skip
 from nasrank.spaces.nb101 import NB101Space  # noqa: E402  isort: skip
 from nasrank.spaces.nbgraph import NBGraphSpace  # noqa: E402  isort: skip
+from nasrank.spaces.nbnlp import NBNLPSpace  # noqa: E402  isort: skip
+from nasrank.spaces.nbbert import NBBERTSpace  # noqa: E402  isort: skip
 
 __all__ = [
     "SPACES",
@@ -15,7 +17,9 @@ __all__ = [
     "NB101Space",
     "NB201Space",
     "NB301Space",
+    "NBBERTSpace",
     "NBGraphSpace",
+    "NBNLPSpace",
     "SearchSpace",
     "get_space",
 ]
