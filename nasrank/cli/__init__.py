@@ -18,7 +18,7 @@ from nasrank import __version__
 __all__ = ["main"]
 
 #: Subcommand modules, each with ``add_parser(subparsers)`` and ``run(args) -> int``.
-_COMMANDS = ("spaces", "benchmarks", "build", "score", "correlate")
+_COMMANDS = ("spaces", "benchmarks", "build", "score", "correlate", "train")
 
 
 class _Parser(argparse.ArgumentParser):

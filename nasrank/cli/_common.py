@@ -34,3 +34,19 @@ def load_cli_batch(args: argparse.Namespace) -> Any:
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     return load_batch(args.data, batch_size=args.batch_size, seed=args.seed)
+
+
+def model_kwargs(space: Any, num_classes: int | None, batch: Any = None) -> dict[str, Any]:
+    """``build`` keyword arguments: an explicit ``--num-classes``, else the batch's class
+    count for image spaces, else the space's own default (e.g. a language model's
+    vocabulary)."""
+    if num_classes is not None:
+        from nasrank.cli import UsageError
+
+        if num_classes < 1:
+            raise UsageError(f"--num-classes must be >= 1, got {num_classes}")
+        return {"num_classes": num_classes}
+    is_image = len(space.input_shape) == 3
+    if is_image and batch is not None and getattr(batch, "num_classes", None):
+        return {"num_classes": batch.num_classes}
+    return {}

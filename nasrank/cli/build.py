@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from nasrank.cli._common import model_kwargs
 from nasrank.cli._output import print_table, write_json
 
 
@@ -16,7 +17,9 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--space", required=True, help="search space (see `nasrank spaces`)")
     p.add_argument("--arch", required=True, help="architecture in any spelling the space accepts")
-    p.add_argument("--num-classes", type=int, default=10, help="classifier outputs (default 10)")
+    p.add_argument(
+        "--num-classes", type=int, help="classifier outputs (default: the space's, 10 for images)"
+    )
     p.add_argument(
         "--input-size", type=int, default=None, help="input height/width (default: the space's)"
     )
@@ -30,10 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.spaces import get_space
 
     space = get_space(args.space)
-    if args.num_classes < 1:
-        raise UsageError(f"--num-classes must be >= 1, got {args.num_classes}")
+    kwargs = model_kwargs(space, args.num_classes)
     arch = space.canonical(args.arch)
-    model = space.build(arch, num_classes=args.num_classes)
+    model = space.build(arch, **kwargs)
     shape = tuple(space.input_shape)
     if args.input_size is not None:
         if args.input_size < 1 or len(shape) != 3:
@@ -42,11 +44,16 @@ def run(args: argparse.Namespace) -> int:
             )
         shape = (shape[0], args.input_size, args.input_size)
     params = count_params(model)
-    flops = count_flops(model, shape)
+    if len(shape) == 3:
+        flops = count_flops(model, shape)
+    else:  # token or node-feature inputs: count on the space's own example input
+        example = space.example_input(1)
+        flops = count_flops(model, example_input=example)
+        shape = tuple(example.shape[1:])
     result = {
         "space": space.name,
         "arch": arch,
-        "num_classes": args.num_classes,
+        "num_classes": kwargs.get("num_classes"),
         "input_shape": list(shape),
         "params": params,
         "params_m": params / 1e6,
@@ -60,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             ["params", f"{params:,} ({params / 1e6:.6f} M)"],
             ["MFLOPs", f"{flops / 1e6:.6f}"],
             ["input", "x".join(map(str, shape))],
-            ["classes", args.num_classes],
+            ["classes", kwargs.get("num_classes", "space default")],
         ],
     )
     if args.json:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from nasrank.cli._common import add_data_arguments, load_cli_batch, parse_proxies
+from nasrank.cli._common import add_data_arguments, load_cli_batch, model_kwargs, parse_proxies
 from nasrank.cli._output import print_table, progress, write_json
 
 logger = logging.getLogger(__name__)
@@ -79,14 +79,14 @@ def run(args: argparse.Namespace) -> int:
     names = [s.name for s in specs]
     pool = _pool(bench, args.n, args.seed)
     batch = load_cli_batch(args)
-    num_classes = args.num_classes or batch.num_classes or 10
+    kwargs = model_kwargs(space, args.num_classes, batch)
 
     results: list[Any] = []
     interrupted = False
     with progress(f"scoring {len(pool)} archs", len(pool)) as bar:
         try:
             for arch in pool:
-                model = space.build(arch, num_classes=num_classes)
+                model = space.build(arch, **kwargs)
                 results.append(score(model, batch, specs, seed=args.seed))
                 bar.advance()
         except KeyboardInterrupt:

@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any
 
-from nasrank.cli._common import add_data_arguments, load_cli_batch, parse_proxies
+from nasrank.cli._common import add_data_arguments, load_cli_batch, model_kwargs, parse_proxies
 from nasrank.cli._output import print_table, write_json
 
 
@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
     arch = space.canonical(args.arch)
     specs = resolve_proxies(parse_proxies(args.proxies))
     batch = load_cli_batch(args)
-    num_classes = args.num_classes or batch.num_classes or 10
-    model = space.build(arch, num_classes=num_classes)
+    kwargs = model_kwargs(space, args.num_classes, batch)
+    model = space.build(arch, **kwargs)
     result = score(model, batch, specs, seed=args.seed)
     rows = [
         [name, value, result.seconds.get(name), result.reasons.get(name, "")]

@@ -1,0 +1,285 @@
+"""``nasrank train``: train one architecture for real and report train/val/test accuracy.
+
+SGD with Nesterov momentum, a per-step cosine schedule (optional linear warm-up) and
+weight decay — NAS-Bench-201's recipe, whose 12-epoch schedule is the default (lr 0.1,
+batch 256, wd 5e-4). CUDA when available (mixed precision, channels_last), CPU otherwise.
+
+Data: ``--train-size`` random, class-balanced training images (seeded) from the data's
+train split, ``--val-size`` more held out from the same split as validation data, and the
+data's test split (``--test-size`` random images of it; 0 skips testing).
+
+With ``--checkpoint-dir`` the run is checkpointed after every epoch; running the same
+command again resumes after the last completed epoch (also after ``kill -9``) and ends as
+an uninterrupted run would. A directory holding a different run is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from nasrank.cli._output import print_table, progress, write_json
+
+_RUN_FILE = "run.json"
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train one architecture (SGD + cosine, resumable) and report its accuracy",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--space", required=True, help="search space (see `nasrank spaces`)")
+    p.add_argument("--arch", required=True, help="architecture in any spelling the space accepts")
+    p.add_argument(
+        "--data", required=True, help="cifar10:DIR, cifar100:DIR, images:DIR or synthetic[:CxHxW:K]"
+    )
+    p.add_argument("--train-size", type=int, help="training images (default: all not held out)")
+    p.add_argument(
+        "--val-size", type=int, default=0, help="images held out of the train split (default 0)"
+    )
+    p.add_argument(
+        "--test-size", type=int, help="test-split images to evaluate (default all; 0: none)"
+    )
+    p.add_argument("--epochs", type=int, default=12, help="epochs (default 12)")
+    p.add_argument("--batch-size", type=int, default=256, help="samples per step (default 256)")
+    p.add_argument("--lr", type=float, default=0.1, help="peak learning rate (default 0.1)")
+    p.add_argument(
+        "--warmup-epochs",
+        type=float,
+        default=0.0,
+        help="linear warm-up length in epochs, may be fractional (default 0)",
+    )
+    p.add_argument("--weight-decay", type=float, default=5e-4, help="weight decay (default 5e-4)")
+    p.add_argument("--no-augment", action="store_true", help="no random crop / horizontal flip")
+    p.add_argument("--seed", type=int, default=0, help="seed of data selection and training")
+    p.add_argument("--checkpoint-dir", metavar="DIR", help="checkpoint every epoch; resume from it")
+    p.add_argument(
+        "--device", choices=("cpu", "cuda"), help="default: cuda when available, else cpu"
+    )
+    p.add_argument("--json", metavar="PATH", help="write the result and per-epoch history")
+    p.set_defaults(run=run)
+
+
+def _check_sizes(args: argparse.Namespace) -> None:
+    from nasrank.cli import UsageError
+
+    if args.train_size is not None and args.train_size < 1:
+        raise UsageError(f"--train-size must be >= 1, got {args.train_size}")
+    if args.val_size < 0:
+        raise UsageError(f"--val-size must be >= 0, got {args.val_size}")
+    if args.test_size is not None and args.test_size < 0:
+        raise UsageError(f"--test-size must be >= 0, got {args.test_size}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+
+
+def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """(train, val or None, test or None) as the options describe."""
+    import numpy as np
+
+    from nasrank.cli import UsageError
+    from nasrank.data import load_dataset, parse_spec
+
+    spec = parse_spec(args.data)
+    n_val = args.val_size
+    if spec.scheme == "synthetic":
+        size = (args.train_size or 1024) + n_val
+        full = load_dataset(spec, split="train", synthetic_size=size)
+    else:
+        full = load_dataset(spec, split="train")
+    n_train = args.train_size if args.train_size is not None else len(full) - n_val
+    if n_train < 1 or n_train + n_val > len(full):
+        raise UsageError(
+            f"--train-size {n_train} + --val-size {n_val} exceeds the {len(full)} training "
+            f"samples of {args.data}; ask for fewer"
+        )
+    pool = full.take(n_train + n_val, seed=args.seed, stratified=full.labels is not None)
+    val = pool.subset(np.arange(n_val), tag=f"val {n_val}") if n_val else None
+    train = pool.subset(np.arange(n_val, n_val + n_train), tag=f"train {n_train}")
+
+    test = None
+    if args.test_size != 0:
+        if spec.scheme == "synthetic":
+            test = load_dataset(spec, split="test", synthetic_size=args.test_size or 256)
+        else:
+            test = load_dataset(spec, split="test")
+            if args.test_size is not None:
+                test = test.take(args.test_size, seed=args.seed, stratified=True)
+    return train, val, test
+
+
+def _run_record(args: argparse.Namespace, space: str, arch: str, config: Any) -> dict[str, Any]:
+    cfg = config.to_dict()
+    cfg.pop("num_workers", None)
+    return {
+        "space": space,
+        "arch": arch,
+        "data": args.data,
+        "train_size": args.train_size,
+        "val_size": args.val_size,
+        "seed": args.seed,
+        "config": cfg,
+    }
+
+
+def _check_run_dir(directory: Path, record: dict[str, Any]) -> int:
+    """Refuse a directory of another run; return the completed epochs found there."""
+    from nasrank.cli import UsageError
+    from nasrank.search._checkpoint import load_checkpoint
+    from nasrank.search.trainer import CHECKPOINT_NAME
+
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--checkpoint-dir {directory} exists and is not a directory")
+    run_file = directory / _RUN_FILE
+    if run_file.exists():
+        try:
+            saved = json.loads(run_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError(
+                f"cannot read {run_file} ({exc}); delete it or the directory"
+            ) from None
+        if saved != record:
+            diffs = []
+            for key in record:
+                old, new = saved.get(key), record[key]
+                if key == "config" and isinstance(old, dict):
+                    diffs += [
+                        f"{k} {old.get(k)!r} (saved) vs {v!r}"
+                        for k, v in new.items()
+                        if old.get(k) != v
+                    ]
+                elif old != new:
+                    diffs.append(f"{key.replace('_', '-')} {old!r} (saved) vs {new!r}")
+            raise UsageError(
+                f"--checkpoint-dir {directory} holds a different run ({'; '.join(diffs)}); "
+                "use another --checkpoint-dir or delete that one"
+            )
+    elif (directory / CHECKPOINT_NAME).exists():
+        raise UsageError(
+            f"--checkpoint-dir {directory} holds a checkpoint without {_RUN_FILE} (not written "
+            "by `nasrank train`); use another --checkpoint-dir"
+        )
+    checkpoint = directory / CHECKPOINT_NAME
+    return int(load_checkpoint(checkpoint).get("epoch", 0)) if checkpoint.exists() else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from nasrank.cli import UsageError
+    from nasrank.search.trainer import TrainConfig, train
+    from nasrank.spaces import get_space
+
+    space = get_space(args.space)
+    arch = space.canonical(args.arch)
+    _check_sizes(args)
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda but CUDA is not available here; use --device cpu")
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_epochs=args.warmup_epochs,
+        augment=not args.no_augment,
+    )
+    record = _run_record(args, space.name, arch, config)
+    done = 0
+    directory = Path(args.checkpoint_dir) if args.checkpoint_dir else None
+    if directory is not None:
+        done = _check_run_dir(directory, record)
+
+    train_data, val_data, test_data = _load_data(args)
+    num_classes = train_data.num_classes
+    model = space.build(arch, **({"num_classes": num_classes} if num_classes else {}))
+    if directory is not None:
+        write_json(directory / _RUN_FILE, record)
+        if done >= config.epochs:
+            print(f"run already complete ({done} epochs) in {directory}", file=sys.stderr)
+        elif done:
+            print(
+                f"resuming from {directory} after epoch {done} of {config.epochs}",
+                file=sys.stderr,
+            )
+
+    n = len(train_data)
+    steps = (
+        n // config.batch_size
+        if n % config.batch_size == 1 and n > 1
+        else -(-n // config.batch_size)
+    )
+    remaining = max(0, config.epochs - done) * steps
+
+    def on_epoch(entry: dict) -> None:
+        val = entry["val_accuracy"]
+        print(
+            f"epoch {entry['epoch']}/{entry['epochs']}: loss {entry['train_loss']:.4f}, "
+            f"train {entry['train_accuracy']:.2f} %"
+            + ("" if val is None else f", val {val:.2f} %")
+            + f", lr {entry['lr']:.4g}, {entry['seconds']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    with progress(f"training {space.name} ({config.epochs} epochs)", remaining) as bar:
+        result = train(
+            model,
+            train_data,
+            config=config,
+            val_data=val_data,
+            test_data=test_data,
+            device=args.device,
+            checkpoint_dir=directory,
+            seed=args.seed,
+            progress=on_epoch,
+            step_progress=lambda _: bar.advance(),
+        )
+
+    print_table(
+        f"per-epoch history ({train_data.source})",
+        ["epoch", "lr", "train loss", "train acc %", "val acc %", "seconds"],
+        [
+            [
+                h["epoch"],
+                h["lr"],
+                h["train_loss"],
+                h["train_accuracy"],
+                h["val_accuracy"],
+                h["seconds"],
+            ]
+            for h in result.history
+        ],
+    )
+    print_table(
+        f"{space.name} {arch}",
+        ["epochs", "train acc %", "val acc %", "test acc %", "seconds", "device"],
+        [
+            [
+                result.epochs,
+                result.train_accuracy,
+                result.val_accuracy,
+                result.test_accuracy,
+                result.seconds,
+                result.device,
+            ]
+        ],
+    )
+    if args.json:
+        write_json(
+            args.json,
+            {
+                **record,
+                "test_size": None if test_data is None else len(test_data),
+                "train_samples": len(train_data),
+                "val_samples": None if val_data is None else len(val_data),
+                "resumed_after_epoch": done,
+                **result.to_dict(),
+            },
+        )
+    return 0
