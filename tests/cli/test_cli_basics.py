@@ -112,3 +112,18 @@ def test_console_script_entry_point_runs():
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("space_name", ["nb101", "nb201", "nb301", "nbgraph", "nbnlp", "nbbert"])
+def test_build_works_for_every_space(space_name, tmp_path):
+    from nasrank.complexity import count_params
+    from nasrank.spaces import get_space
+
+    space = get_space(space_name)
+    arch = space.sample(0)
+    out = tmp_path / "b.json"
+    assert main(["build", "--space", space_name, "--arch", arch, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["arch"] == arch
+    assert result["params"] == count_params(space.build(arch))
+    assert result["mflops"] > 0
