@@ -1,0 +1,34 @@
+"""nwot: log-determinant of the ReLU code kernel (NASWOT v2)."""
+
+from __future__ import annotations
+
+import torch
+
+from nasrank.proxies._context import ProxyContext
+from nasrank.proxies._passes import train_forward
+from nasrank.proxies.registry import register_proxy
+
+__all__ = ["nwot"]
+
+
+@register_proxy(
+    "nwot", needs_data=True, needs_labels=False, needs_grad=False, group="train",
+    requires={"relu_kernel"},
+)
+def nwot(ctx: ProxyContext) -> float:
+    """NASWOT (Mellor et al., "Neural Architecture Search without Training", ICML 2021).
+
+    For every ReLU-family module, the binary code ``c_n = [input_n > 0]`` of each sample;
+    ``K = sum over ReLU modules of (c c^T + (1 - c)(1 - c)^T)`` counts, for every pair of
+    samples, the units on which they agree (``N_A`` minus the Hamming distance). The score
+    is ``log |det K|``. Train-mode copy (batch-norm batch statistics), as NASLib.
+    Larger = predicted better.
+
+    Reference implementation: NASLib ``measures/nwot.py`` (BayesWatch/nas-without-training).
+    """
+    kernel = train_forward(ctx).relu_kernel
+    assert kernel is not None
+    sign, logabsdet = torch.linalg.slogdet(kernel)
+    if sign == 0:
+        raise ValueError("the ReLU code kernel is singular (two samples share all codes?)")
+    return float(logabsdet)
