@@ -9,6 +9,8 @@ spec                       data
 ``synthetic``              Gaussian images ``3x32x32``, 10 classes
 ``synthetic:CxHxW``        Gaussian images of that shape, 10 classes
 ``synthetic:CxHxW:K``      Gaussian images of that shape, ``K`` classes
+``tokens[:V[:T[:K]]]``     Zipfian token ids, vocabulary ``V`` (33278), length ``T`` (35),
+                           ``K`` random sequence labels (2); see :mod:`nasrank.data.tokens`
 =========================  ==============================================================
 
 Only the first ``:`` separates scheme and argument, so Windows paths (``images:C:\\data``)
@@ -48,8 +50,8 @@ class DataSpec:
         text: The spec as written.
         scheme: The part before the first ``:`` (``cifar10``, ``images``, ``synthetic`` ...).
         path: The directory for file-backed schemes, else ``None``.
-        shape: Sample shape for ``synthetic``, else ``None``.
-        num_classes: Number of classes for ``synthetic``, else ``None``.
+        shape: Sample shape for ``synthetic``; ``(vocab_size, seq_len)`` for ``tokens``.
+        num_classes: Number of classes for ``synthetic`` and ``tokens``, else ``None``.
     """
 
     text: str
@@ -128,6 +130,41 @@ def _synthetic(
     )
 
 
+@DATA_SOURCES.register("tokens")
+def _tokens(
+    spec: DataSpec, *, split: str, image_size: object, normalize: bool, synthetic_size: int
+) -> ImageDataset:
+    from nasrank.data.tokens import DEFAULT_SEQ_LEN, DEFAULT_VOCAB, token_dataset
+
+    _check_no_image_size(spec, image_size)
+    vocab, seq_len = spec.shape or (DEFAULT_VOCAB, DEFAULT_SEQ_LEN)
+    seed = 0 if split == "train" else 1
+    return token_dataset(
+        synthetic_size,
+        seq_len,
+        vocab,
+        spec.num_classes or 2,
+        seed=seed,
+        split=split,
+        source=spec.text,
+    )
+
+
+def _parse_tokens(text: str, argument: str) -> DataSpec:
+    from nasrank.data.tokens import DEFAULT_SEQ_LEN, DEFAULT_VOCAB
+
+    fields = [f.strip() for f in argument.split(":")] if argument.strip() else []
+    values = [DEFAULT_VOCAB, DEFAULT_SEQ_LEN, 2]
+    if len(fields) > 3 or not all(f.isdigit() and int(f) > 0 for f in fields):
+        raise DataError(
+            f"bad tokens spec {text!r}; expected tokens, tokens:VOCAB, tokens:VOCAB:SEQ_LEN or "
+            "tokens:VOCAB:SEQ_LEN:CLASSES with positive integers, e.g. tokens:33278:35"
+        )
+    for i, f in enumerate(fields):
+        values[i] = int(f)
+    return DataSpec(text, "tokens", shape=(values[0], values[1]), num_classes=values[2])
+
+
 def _bad_synthetic(text: str, why: str) -> DataError:
     return DataError(
         f"bad synthetic spec {text!r}: {why}; expected synthetic, synthetic:CxHxW or "
@@ -163,6 +200,8 @@ def parse_spec(spec: str) -> DataSpec:
                 f"{_FILE_SCHEMES[scheme]}"
             )
         return DataSpec(text, scheme, path=Path(argument.strip()).expanduser())
+    if scheme == "tokens":
+        return _parse_tokens(text, argument)
     # synthetic[:CxHxW[:K]]
     if not sep:
         return DataSpec(text, scheme)
