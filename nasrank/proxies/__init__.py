@@ -33,6 +33,8 @@ from nasrank.proxies.swap import swap  # noqa: E402  isort: skip
 from nasrank.proxies.synflow import synflow  # noqa: E402  isort: skip
 from nasrank.proxies.zen import zen  # noqa: E402  isort: skip
 from nasrank.proxies.zico import zico  # noqa: E402  isort: skip
+from nasrank.proxies.hidden_covariance import hidden_covariance  # noqa: E402  isort: skip
+from nasrank.proxies.wpca import wpca  # noqa: E402  isort: skip
 
 from nasrank.proxies.ensemble import (  # noqa: E402  isort: skip
     LABEL_FREE_ENSEMBLE,
@@ -41,11 +43,8 @@ from nasrank.proxies.ensemble import (  # noqa: E402  isort: skip
 )
 
 __all__ = [
-    "PROXIES",
     "LABEL_FREE_ENSEMBLE",
-    "ProxySpec",
-    "RankEnsemble",
-    "ScoreResult",
+    "PROXIES",
     "as_batch",
     "deterministic",
     "epe_nas",
@@ -54,6 +53,7 @@ __all__ = [
     "grad_norm",
     "gradsign",
     "grasp",
+    "hidden_covariance",
     "jacov",
     "l2_norm",
     "label_free_ensemble",
@@ -61,13 +61,17 @@ __all__ = [
     "nwot",
     "params",
     "plain",
+    "ProxySpec",
+    "RankEnsemble",
     "register_proxy",
     "resolve_proxies",
     "score",
     "score_many",
+    "ScoreResult",
     "snip",
     "swap",
     "synflow",
+    "wpca",
     "zen",
     "zico",
 ]
