@@ -18,7 +18,17 @@ from nasrank import __version__
 __all__ = ["main"]
 
 #: Subcommand modules, each with ``add_parser(subparsers)`` and ``run(args) -> int``.
-_COMMANDS = ("spaces", "benchmarks", "build", "score", "correlate", "train")
+_COMMANDS = (
+    "spaces",
+    "benchmarks",
+    "build",
+    "score",
+    "correlate",
+    "train",
+    "search",
+    "encode",
+    "predict-eval",
+)
 
 
 class _Parser(argparse.ArgumentParser):

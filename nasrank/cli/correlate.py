@@ -66,6 +66,8 @@ def _pool(bench: Any, n_text: str, seed: int) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from nasrank.benchmarks import load_benchmark
     from nasrank.metrics import rank_summary
     from nasrank.proxies import LABEL_FREE_ENSEMBLE, resolve_proxies, score
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     with progress(f"scoring {len(pool)} archs", len(pool)) as bar:
         try:
             for arch in pool:
+                torch.manual_seed(args.seed)  # the initialisation is part of what is scored
                 model = space.build(arch, **kwargs)
                 results.append(score(model, batch, specs, seed=args.seed))
                 bar.advance()

@@ -26,6 +26,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from nasrank.proxies import resolve_proxies, score
     from nasrank.spaces import get_space
 
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     specs = resolve_proxies(parse_proxies(args.proxies))
     batch = load_cli_batch(args)
     kwargs = model_kwargs(space, args.num_classes, batch)
+    torch.manual_seed(args.seed)  # the initialisation is part of what is scored
     model = space.build(arch, **kwargs)
     result = score(model, batch, specs, seed=args.seed)
     rows = [

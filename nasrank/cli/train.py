@@ -169,6 +169,8 @@ def _check_run_dir(directory: Path, record: dict[str, Any]) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from nasrank.cli import UsageError
     from nasrank.search.trainer import TrainConfig, train
     from nasrank.spaces import get_space
@@ -177,8 +179,6 @@ def run(args: argparse.Namespace) -> int:
     arch = space.canonical(args.arch)
     _check_sizes(args)
     if args.device == "cuda":
-        import torch
-
         if not torch.cuda.is_available():
             raise UsageError("--device cuda but CUDA is not available here; use --device cpu")
     config = TrainConfig(
@@ -197,7 +197,9 @@ def run(args: argparse.Namespace) -> int:
 
     train_data, val_data, test_data = _load_data(args)
     num_classes = train_data.num_classes
-    model = space.build(arch, **({"num_classes": num_classes} if num_classes else {}))
+    with torch.random.fork_rng(devices=[]):  # seeded initial weights, caller's RNG untouched
+        torch.manual_seed(args.seed)
+        model = space.build(arch, **({"num_classes": num_classes} if num_classes else {}))
     if directory is not None:
         write_json(directory / _RUN_FILE, record)
         if done >= config.epochs:

@@ -1,0 +1,341 @@
+"""``nasrank predict-eval``: how well a predictor ranks a benchmark after n training archs.
+
+For every seed and training size, trains the predictor on n random architectures of the
+benchmark and ranks all the others; reports Kendall's tau, Spearman's rho and top-10 %
+precision (mean +- std over seeds) and fit/predict seconds. With ``--train-on`` the
+predictor is trained on other spaces' benchmarks and tested on this one zero-shot and with
+``--target-sizes`` target samples (the same samples alone are reported as
+``target-only``). ONNX graphs and engine proxy scores are cached (``--cache-dir``).
+
+Examples::
+
+    nasrank predict-eval --space nb201 --benchmark suite-zero:zc_nasbench201.json \\
+        --predictor gbdt --features onehot,zc --train-sizes 20,50,100 --seeds 20
+    nasrank predict-eval --space nb201 --benchmark suite-zero:zc_nasbench201.json \\
+        --train-on nb101:suite-zero:zc_nasbench101.json --features onnx,zc
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import logging
+from typing import Any
+
+import numpy as np
+
+from nasrank.cli._output import print_table, progress, write_json
+
+logger = logging.getLogger(__name__)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "predict-eval",
+        help="train a predictor on n archs of a benchmark, rank the rest",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--space", required=True, help="search space of the benchmark")
+    p.add_argument(
+        "--benchmark", required=True, help="nb201-analog, suite-zero:PATH, table:PATH, ..."
+    )
+    p.add_argument("--task", help="task of a multi-task benchmark (Suite-Zero: cifar10, ...)")
+    p.add_argument("--metric", help="ground-truth metric (default: the benchmark's)")
+    p.add_argument("--predictor", default="gbdt", help="gbdt, gnn or ensemble (default gbdt)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="predictor parameter, repeatable (e.g. objective=pairwise, base=gnn)",
+    )
+    p.add_argument(
+        "--features",
+        default="onehot",
+        help="comma-separated parts: onehot, onehot-pruned, path, onnx, onnx-core, zc, "
+        "zc-engine (default onehot)",
+    )
+    p.add_argument(
+        "--onnx-level",
+        default="auto",
+        choices=("auto", "cell", "network"),
+        help="ONNX graph of one cell or the whole network (default: cell where available)",
+    )
+    p.add_argument(
+        "--zc-transform",
+        default="rank",
+        choices=("rank", "log", "raw"),
+        help="proxy columns as pool percentile ranks (default), log or raw values",
+    )
+    p.add_argument(
+        "--proxies", help="proxies for zc-engine, comma-separated (default a label-free set)"
+    )
+    p.add_argument("--data", default="synthetic", help="batch for zc-engine (default synthetic)")
+    p.add_argument("--train-sizes", default="20,50,100,200,400", help="comma-separated sizes")
+    p.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
+    p.add_argument(
+        "--train-on",
+        action="append",
+        default=[],
+        metavar="SPACE:BENCH[,task=T]",
+        help="cross-space: train on this space's benchmark (repeatable), test on --benchmark",
+    )
+    p.add_argument(
+        "--target-sizes",
+        default="0,20,50",
+        help="cross-space: target samples added to training (default 0,20,50)",
+    )
+    p.add_argument(
+        "--target-weight",
+        type=float,
+        default=1.0,
+        help="cross-space: weight of a target sample relative to a source row (default 1)",
+    )
+    p.add_argument("--cache-dir", help="encoding cache (default ~/.cache/nasrank)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    p.add_argument("--json", metavar="PATH", help="write results as JSON")
+    p.add_argument("--plot", metavar="PATH", help="write Kendall tau vs train size (PNG)")
+    p.set_defaults(run=run)
+
+
+def _ints(text: str, flag: str, minimum: int) -> list[int]:
+    from nasrank.cli import UsageError
+
+    try:
+        values = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UsageError(f"{flag} must be comma-separated integers, got {text!r}") from None
+    if not values or any(v < minimum for v in values):
+        raise UsageError(f"{flag} needs integers >= {minimum}, got {text!r}")
+    return values
+
+
+def _params(items: list[str]) -> dict[str, Any]:
+    from nasrank.cli import UsageError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param must be NAME=VALUE, got {item!r}")
+        try:
+            value: Any = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        if isinstance(value, str) and "," in value:
+            value = [v.strip() for v in value.split(",")]
+        out[name.strip()] = value
+    return out
+
+
+def _make_predictor(name: str, params: dict[str, Any]) -> Any:
+    from nasrank.cli import UsageError
+    from nasrank.predictors import get_predictor
+
+    try:
+        return get_predictor(name, **params)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _uses_graphs(predictor: Any) -> bool:
+    from nasrank.predictors import EnsemblePredictor, GNNPredictor
+
+    if isinstance(predictor, GNNPredictor):
+        return True
+    if isinstance(predictor, EnsemblePredictor):
+        bases = predictor.base if isinstance(predictor.base, (list, tuple)) else [predictor.base]
+        return any(b == "gnn" or isinstance(b, GNNPredictor) for b in bases)
+    return False
+
+
+def _parse_train_on(text: str) -> tuple[str, str, str | None]:
+    from nasrank.cli import UsageError
+
+    body, _, option = text.partition(",task=")
+    space, sep, bench = body.partition(":")
+    if not sep or not space or not bench:
+        raise UsageError(
+            f"--train-on must be SPACE:BENCHMARK[,task=T] (e.g. nb101:suite-zero:PATH), "
+            f"got {text!r}"
+        )
+    return space, bench, option or None
+
+
+def _features(
+    args: argparse.Namespace,
+    space: Any,
+    bench: Any,
+    metric: str,
+    graphs: bool,
+    cache: Any,
+    label: str,
+) -> Any:
+    from nasrank.predictors import featurize
+
+    archs = bench.archs()
+    batch = None
+    proxies = [p.strip() for p in args.proxies.split(",")] if args.proxies else None
+    if "zc-engine" in args.features:
+        from nasrank.data import load_batch
+
+        batch = load_batch(args.data, batch_size=64, seed=0)
+    with progress(f"encoding {label}", len(archs)) as bar:
+        return featurize(
+            space,
+            archs,
+            args.features,
+            benchmark=bench,
+            target_metric=metric,
+            graphs=graphs,
+            onnx_level=args.onnx_level,
+            zc_transform=args.zc_transform,
+            proxies=proxies,
+            batch=batch,
+            cache=cache,
+            on_progress=bar.advance,
+        )
+
+
+def _truth(bench: Any, metric: str) -> np.ndarray:
+    values = bench.column(metric)
+    return values if bench.higher_is_better(metric) else -values
+
+
+def run(args: argparse.Namespace) -> int:
+    from nasrank.benchmarks import load_benchmark
+    from nasrank.cli import UsageError
+    from nasrank.encodings import EncodingCache
+    from nasrank.predictors import evaluate, evaluate_transfer, parse_feature_spec, summarize
+    from nasrank.spaces import get_space
+
+    parse_feature_spec(args.features)
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    predictor = _make_predictor(args.predictor, _params(args.param))
+    graphs = _uses_graphs(predictor)
+    cache = None if args.no_cache else EncodingCache(args.cache_dir)
+    space = get_space(args.space)
+    bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
+    metric = args.metric or bench.default_metric
+    bench.query(bench.archs()[0], metric)  # validates the metric name
+    X = _features(args, space, bench, metric, graphs, cache, bench.name)
+    y = _truth(bench, metric)
+
+    transfer = bool(args.train_on)
+    if transfer:
+        sizes = _ints(args.target_sizes, "--target-sizes", 0)
+        sources = []
+        names = []
+        for text in args.train_on:
+            s_space_name, s_bench_spec, s_task = _parse_train_on(text)
+            s_space = get_space(s_space_name)
+            s_bench = load_benchmark(s_bench_spec, task=s_task, space=s_space.name)
+            s_metric = s_bench.default_metric
+            Xs = _features(args, s_space, s_bench, s_metric, graphs, cache, s_bench.name)
+            sources.append((Xs, _truth(s_bench, s_metric)))
+            names.append(s_bench.name)
+        total = args.seeds * sum(2 if k >= 2 else 1 for k in sizes)
+        with progress("fitting", total) as bar:
+            records = evaluate_transfer(
+                predictor,
+                sources,
+                (X, y),
+                target_sizes=sizes,
+                seeds=args.seeds,
+                target_weight=args.target_weight,
+                on_record=lambda r: bar.advance(),
+            )
+    else:
+        sizes = _ints(args.train_sizes, "--train-sizes", 2)
+        n = int(np.isfinite(y).sum())
+        too_big = [s for s in sizes if s > n - 2]
+        if too_big:
+            raise UsageError(
+                f"--train-sizes {too_big[0]} leaves fewer than 2 test architectures "
+                f"({n} in the benchmark)"
+            )
+        with progress("fitting", len(sizes) * args.seeds) as bar:
+            records = evaluate(
+                predictor,
+                X,
+                y,
+                train_sizes=sizes,
+                seeds=args.seeds,
+                on_record=lambda r: bar.advance(),
+            )
+    results = summarize(records)
+    columns = ["mode", "train", "kendall", "spearman", "top10%", "fit s", "predict s", "n test"]
+    rows = [
+        [
+            r["mode"],
+            r["train_size"],
+            f"{r['kendall']['mean']:.3f} ± {r['kendall']['std']:.3f}",
+            f"{r['spearman']['mean']:.3f} ± {r['spearman']['std']:.3f}",
+            f"{r['top10_precision']['mean']:.3f} ± {r['top10_precision']['std']:.3f}",
+            r["fit_seconds"],
+            r["predict_seconds"],
+            r["n_test"],
+        ]
+        for r in results
+    ]
+    title = f"{bench.name} {metric}: {args.predictor} on {args.features}, {args.seeds} seeds" + (
+        f", trained on {', '.join(names)}" if transfer else ""
+    )
+    print_table(title, columns, rows)
+    payload = {
+        "space": space.name,
+        "benchmark": bench.name,
+        "metric": metric,
+        "predictor": args.predictor,
+        "params": predictor.get_params(deep=False),
+        "features": args.features,
+        "n_features": X.shape[1],
+        "onnx_level": args.onnx_level,
+        "zc_transform": args.zc_transform,
+        "seeds": args.seeds,
+        "train_on": list(args.train_on),
+        "results": results,
+        "records": [r.to_dict() for r in records],
+    }
+    if args.json:
+        write_json(args.json, _jsonable(payload))
+    if args.plot:
+        _plot(args.plot, results, title)
+    return 0
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return repr(obj)
+
+
+def _plot(path: str, results: list[dict[str, Any]], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for mode in dict.fromkeys(r["mode"] for r in results):
+        rs = sorted((r for r in results if r["mode"] == mode), key=lambda r: r["train_size"])
+        xs = [r["train_size"] for r in rs]
+        means = np.array([r["kendall"]["mean"] for r in rs])
+        stds = np.array([r["kendall"]["std"] for r in rs])
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=mode)
+    ax.set_xlabel("training architectures")
+    ax.set_ylabel("Kendall tau")
+    ax.set_title(title, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

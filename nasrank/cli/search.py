@@ -1,0 +1,455 @@
+"""``nasrank search``: find the best architecture of a benchmark with few queries.
+
+Runs one or more search methods (``robot``, ``bo``, ``re``, ``ls``, ``random``,
+``zc-topk``; comma-separated to compare them) for several seeds against a benchmark
+table, counting distinct queries, and reports per method the best value at the budget
+and the queries needed to reach the optimum of the candidate pool. Optionally trains the
+best architectures found for real (``--train-top K``) and persists every evaluation
+(``--storage``) so that a killed run, restarted with the same command, continues where
+it stopped.
+
+With no options, ``nasrank search`` runs RoBoT on NAS-Bench-201 with the ``nb201-analog``
+ground truth, over 64 sampled architectures scored by data-free proxies (params, flops,
+synflow on synthetic data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from nasrank.cli._output import print_table, progress, write_json
+
+logger = logging.getLogger(__name__)
+
+#: Proxies computed by the engine when none are named: they need no real data.
+DEFAULT_ENGINE_PROXIES = ("params", "flops", "synflow")
+#: Size of the sampled pool when proxies must be computed by the engine.
+DEFAULT_ENGINE_POOL = 64
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "search",
+        help="search a benchmark with RoBoT, predictor BO or a baseline",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--space", default="nb201", help="search space (default nb201)")
+    p.add_argument(
+        "--benchmark",
+        default="nb201-analog",
+        help="ground truth: nb201-analog (default), suite-zero:PATH, table:PATH, ...",
+    )
+    p.add_argument("--task", help="task of a multi-task benchmark (Suite-Zero: cifar10, ...)")
+    p.add_argument("--metric", help="column to optimise (default: the benchmark's)")
+    p.add_argument(
+        "--method",
+        default="robot",
+        help="robot, bo, re, ls, random, zc-topk, or a comma list to compare (default robot)",
+    )
+    p.add_argument("--budget", default="20", help="distinct queries per run (default 20)")
+    p.add_argument(
+        "--seeds", default="0", help="seeds: '0..19' (inclusive range), '0,3,5' or mixed"
+    )
+    p.add_argument(
+        "--proxies",
+        default="auto",
+        help="comma list of proxies, 'none', or 'auto' (default: the benchmark's stored "
+        "scores, else params,flops,synflow from the engine)",
+    )
+    p.add_argument(
+        "--pool",
+        default="auto",
+        help="candidates: all (finite space), benchmark (its archs) or N samples "
+        f"(default: benchmark, or {DEFAULT_ENGINE_POOL} samples when the engine scores them)",
+    )
+    p.add_argument("--pool-seed", type=int, default=0, help="seed of a sampled pool (default 0)")
+    p.add_argument(
+        "--proxy-source",
+        choices=("auto", "benchmark", "engine"),
+        default="auto",
+        help="proxy scores from the benchmark's stored columns or computed by the engine",
+    )
+    p.add_argument(
+        "--data",
+        default="synthetic",
+        help="data for engine proxies and --train-top: cifar10:DIR, images:DIR, synthetic "
+        "(default synthetic)",
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="images per proxy batch (default 32)")
+    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
+    p.add_argument("--no-cache", action="store_true", help="do not cache engine proxy scores")
+    p.add_argument(
+        "--train-top", type=int, default=0, metavar="K", help="train the K best found for real"
+    )
+    p.add_argument("--epochs", type=int, default=1, help="epochs for --train-top (default 1)")
+    p.add_argument(
+        "--storage",
+        metavar="URL",
+        help="persist runs to resume after a crash: PATH (SQLite), sqlite:///..., any RDB "
+        "URL, or PATH.jsonl (JSON-lines log)",
+    )
+    p.add_argument("--json", metavar="PATH", help="write runs and summary as JSON")
+    p.add_argument("--plot", metavar="PATH", help="plot best-so-far vs queries (PNG)")
+    p.set_defaults(run=run)
+
+
+# ---- parsing -------------------------------------------------------------------------
+def parse_seeds(text: str) -> list[int]:
+    """``"0..19"`` -> 0..19 inclusive; ``"0,3,5"``; parts may be mixed: ``"0..4,10"``."""
+    from nasrank.cli import UsageError
+
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        m = re.fullmatch(r"(\d+)\s*\.\.\s*(\d+)", part)
+        if m:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if hi < lo:
+                raise UsageError(
+                    f"--seeds range {part!r} is empty; write LOW..HIGH with LOW <= HIGH"
+                )
+            seeds.extend(range(lo, hi + 1))
+        elif re.fullmatch(r"\d+", part):
+            seeds.append(int(part))
+        else:
+            raise UsageError(
+                f"--seeds got {part!r}; expected non-negative integers like '0..19' or '0,3,5'"
+            )
+    if len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds {text!r} names a seed twice")
+    return seeds
+
+
+def _positive_int(text: str, flag: str) -> int:
+    from nasrank.cli import UsageError
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"{flag} must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise UsageError(f"{flag} must be a positive integer, got {value}")
+    return value
+
+
+def _methods(text: str) -> list[str]:
+    from nasrank.cli import UsageError
+    from nasrank.search import SEARCHERS
+
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if not names:
+        raise UsageError("--method is empty; choices: " + ", ".join(SEARCHERS.names()))
+    for name in names:
+        SEARCHERS.get(name)  # UnknownNameError with did-you-mean
+    if len(set(names)) != len(names):
+        raise UsageError(f"--method {text!r} names a method twice")
+    return names
+
+
+# ---- the command -----------------------------------------------------------------------
+def run(args: argparse.Namespace) -> int:
+    from nasrank.benchmarks import load_benchmark
+    from nasrank.cli import UsageError
+    from nasrank.search import SEARCHERS, BenchmarkObjective, stored_proxies
+    from nasrank.spaces import get_space
+
+    methods = _methods(args.method)
+    budget = _positive_int(args.budget, "--budget")
+    seeds = parse_seeds(args.seeds)
+    if args.train_top < 0:
+        raise UsageError(f"--train-top must be >= 0, got {args.train_top}")
+    if args.epochs < 1:
+        raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    space = get_space(args.space)
+    bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
+    objective0 = BenchmarkObjective(bench, args.metric)
+    metric = objective0.metric
+
+    classes = [SEARCHERS.get(m) for m in methods]
+    needs_scores = any(c.needs_scores for c in classes)
+    stored = stored_proxies(bench)
+    proxies_text = args.proxies.strip()
+    source = args.proxy_source
+    if source == "auto":
+        source = "benchmark" if stored else "engine"
+    if source == "benchmark" and not stored:
+        raise UsageError(f"--proxy-source benchmark: {bench.name} stores no proxy scores")
+    if proxies_text == "none":
+        proxies: list[str] = []
+        if needs_scores:
+            users = ", ".join(m for m, c in zip(methods, classes) if c.needs_scores)
+            raise UsageError(f"--proxies none, but {users} ranks candidates by proxy scores")
+    elif proxies_text == "auto":
+        proxies = list(stored) if source == "benchmark" else list(DEFAULT_ENGINE_PROXIES)
+    else:
+        proxies = [t.strip() for t in proxies_text.split(",") if t.strip()]
+        if not proxies:
+            raise UsageError("--proxies is empty; give names, 'auto' or 'none'")
+        if source == "engine":
+            from nasrank.proxies import resolve_proxies
+
+            resolve_proxies(proxies)
+
+    pool_text = args.pool.strip()
+    # BO uses proxy features when scoring is affordable: stored scores or a sampled pool.
+    use_scores = bool(proxies) and (
+        needs_scores or ("bo" in methods and (source == "benchmark" or pool_text.isdigit()))
+    )
+    if pool_text == "auto":
+        pool_kind: str | int = (
+            DEFAULT_ENGINE_POOL if use_scores and source == "engine" else "benchmark"
+        )
+    elif pool_text in ("all", "benchmark"):
+        pool_kind = pool_text
+    else:
+        pool_kind = _positive_int(pool_text, "--pool")
+
+    from nasrank.search.pool import benchmark_scores, make_pool, score_pool
+
+    pool = make_pool(space, pool_kind, benchmark=bench, seed=args.pool_seed)
+    data_source = None
+    if use_scores:
+        if source == "benchmark":
+            pool = benchmark_scores(pool, bench, proxies)
+        else:
+            from nasrank.data import load_batch
+
+            batch = load_batch(args.data, batch_size=args.batch_size, seed=args.pool_seed)
+            data_source = batch.source
+            if len(pool) > 2000:
+                logger.warning(
+                    "scoring %d candidates with the proxy engine will take long; consider --pool N",
+                    len(pool),
+                )
+            with progress(f"scoring {len(pool)} candidates", len(pool)) as bar:
+                pool = score_pool(
+                    pool,
+                    proxies,
+                    batch,
+                    seed=args.pool_seed,
+                    num_classes=args.num_classes,
+                    cache=not args.no_cache,
+                    progress=lambda done, total: bar.advance(),
+                )
+
+    table_arch, table_opt = objective0.optimum()
+    pool_arch, pool_opt = objective0.optimum(list(pool.archs))
+    config = {
+        "space": space.name,
+        "benchmark": args.benchmark,
+        "task": args.task,
+        "metric": metric,
+        "budget": budget,
+        "pool": str(pool_kind),
+        "pool_seed": args.pool_seed,
+        "pool_size": len(pool),
+        "proxies": list(pool.proxies) if pool.scores is not None else [],
+        "proxy_source": source if pool.scores is not None else None,
+        "data": data_source,
+    }
+    backend = None
+    if args.storage:
+        from nasrank.search import open_storage
+
+        backend = open_storage(args.storage)
+
+    results: dict[str, list[Any]] = {m: [] for m in methods}
+    total = len(methods) * len(seeds) * budget
+    with progress(f"searching ({len(methods)} x {len(seeds)} runs)", total) as bar:
+        for method, cls in zip(methods, classes):
+            for seed in seeds:
+                searcher = cls(space, pool=pool, seed=seed, maximize=objective0.maximize)
+                objective = BenchmarkObjective(bench, metric)
+                storage = None
+                if backend is not None:
+                    from nasrank.search import run_key
+
+                    run_config = {"method": method, "seed": seed, **config}
+                    storage = backend.run(
+                        run_key(**run_config), maximize=objective0.maximize, metadata=run_config
+                    )
+                result = searcher.run(
+                    objective, budget, storage=storage, callback=lambda e: bar.advance()
+                )
+                bar.advance(budget - (result.queries - result.restored))
+                results[method].append(result)
+
+    payload = _report(results, pool_opt, table_opt, pool_arch, table_arch, metric, bench, config)
+    if args.train_top:
+        payload["trained"] = _train_top(args, space, results, objective0.maximize)
+    if args.json:
+        write_json(args.json, payload)
+    if args.plot:
+        plot_runs(args.plot, results, pool_opt, metric, bench.name)
+    return 0
+
+
+def _report(
+    results: dict[str, list[Any]],
+    pool_opt: float,
+    table_opt: float,
+    pool_arch: str,
+    table_arch: str,
+    metric: str,
+    bench: Any,
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    from nasrank.search import summarise
+
+    runs_json = []
+    for runs in results.values():
+        for r in runs:
+            entry = r.to_dict()
+            entry["optimum"] = pool_opt
+            entry["queries_to_optimum"] = r.queries_to(pool_opt)
+            entry["table_optimum"] = table_opt
+            entry["queries_to_table_optimum"] = r.queries_to(table_opt)
+            if r.info:
+                entry["info"] = r.info
+            runs_json.append(entry)
+    summary = {m: summarise(runs, pool_opt) for m, runs in results.items()}
+    all_runs = [r for runs in results.values() for r in runs]
+    if len(all_runs) <= 5:
+        rows = []
+        for r in all_runs:
+            best = r.best
+            rows.append(
+                [
+                    r.method,
+                    r.seed,
+                    best.arch if best else None,
+                    best.value if best else None,
+                    r.queries,
+                    r.queries_to(pool_opt),
+                ]
+            )
+        print_table(
+            f"{bench.name} {metric}: best architecture found",
+            ["method", "seed", "architecture", metric, "queries", "queries to optimum"],
+            rows,
+        )
+    same = math.isclose(pool_opt, table_opt)
+    rows = []
+    for m, s in summary.items():
+        rows.append(
+            [
+                m,
+                s["runs"],
+                s["mean_best"],
+                s["std_best"],
+                s.get("mean_best_at", {}).get(20),
+                s.get("median_queries_to_optimum"),
+                f"{s['found']}/{s['runs']}",
+            ]
+        )
+    title = (
+        f"{bench.name} {metric}: pool of {config['pool_size']}, budget {config['budget']}; "
+        f"optimum {pool_opt:g}" + ("" if same else f" (pool), table optimum {table_opt:g}")
+    )
+    print_table(
+        title,
+        ["method", "runs", "mean best", "std", "mean best @20", "median q. to optimum", "found"],
+        rows,
+    )
+    print(f"pool optimum: {pool_arch} {metric}={pool_opt:g}")
+    if not same:
+        print(f"table optimum: {table_arch} {metric}={table_opt:g} (outside the pool)")
+    return {
+        "config": config,
+        "optimum": {"arch": pool_arch, "value": pool_opt},
+        "table_optimum": {"arch": table_arch, "value": table_opt},
+        "runs": runs_json,
+        "summary": summary,
+    }
+
+
+def _train_top(
+    args: argparse.Namespace, space: Any, results: dict[str, list[Any]], maximize: bool
+) -> list[dict[str, Any]]:
+    from nasrank.data import load_dataset
+    from nasrank.search import TrainingObjective
+    from nasrank.search.trainer import TrainConfig
+
+    best: dict[str, float] = {}
+    for runs in results.values():
+        for r in runs:
+            for e in r.evaluations:
+                best[e.arch] = e.value
+    sign = 1.0 if maximize else -1.0
+    ranked = sorted(best, key=lambda a: (-(sign * np.nan_to_num(best[a], nan=-np.inf)), a))
+    top = ranked[: args.train_top]
+    train_data = load_dataset(args.data, split="train")
+    test_data = load_dataset(args.data, split="test")
+    objective = TrainingObjective.from_space(
+        space,
+        train_data,
+        num_classes=args.num_classes,
+        test_data=test_data,
+        config=TrainConfig(epochs=args.epochs),
+    )
+    out = []
+    with progress(f"training the top {len(top)}", len(top)) as bar:
+        for arch in top:
+            objective(arch)
+            r = objective.results[arch]
+            out.append({"arch": arch, "benchmark_value": best[arch], **r.to_dict()})
+            bar.advance()
+    print_table(
+        f"top {len(top)} trained for {args.epochs} epoch(s) on {args.data}",
+        ["architecture", "benchmark", "train acc", "test acc", "seconds", "device"],
+        [
+            [
+                o["arch"],
+                o["benchmark_value"],
+                o["train_accuracy"],
+                o["test_accuracy"],
+                o["seconds"],
+                o["device"],
+            ]
+            for o in out
+        ],
+    )
+    return out
+
+
+def plot_runs(
+    path: str, results: dict[str, list[Any]], optimum: float, metric: str, title: str
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for method, runs in results.items():
+        budget = max(r.budget for r in runs)
+        curves = np.full((len(runs), budget), np.nan)
+        for i, r in enumerate(runs):
+            c = r.best_so_far()[:budget]
+            if c.size:
+                curves[i, : c.size] = c
+                curves[i, c.size :] = c[-1]
+        x = np.arange(1, budget + 1)
+        mean, std = np.nanmean(curves, 0), np.nanstd(curves, 0)
+        ax.plot(x, mean, label=f"{method} (n={len(runs)})")
+        ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+    ax.axhline(optimum, color="k", linestyle="--", linewidth=0.8, label="optimum")
+    ax.set_xlabel("queries")
+    ax.set_ylabel(f"best {metric} so far")
+    ax.set_xscale("log")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
