@@ -65,7 +65,7 @@ def nlp(root: Path, seed: int) -> dict:
         "data": f"{data} batch 16 (synthetic Zipfian tokens, not PTB/WikiText text), seed {seed}",
         "unique_archs": len(scores),
         "median_seconds": statistics.median(s["_seconds"] for s in scores.values()),
-        "nan": sum(np.isnan(s["hidden_covariance"]) for s in scores.values()),
+        "nan": int(sum(np.isnan(s["hidden_covariance"]) for s in scores.values())),
         "ptb_rows": len(ptb),
         "ptb_kendall_hidden_covariance": kendall(
             ptb["hidden_covariance"], -ptb["ptb_final_test_loss"]
@@ -94,12 +94,16 @@ def bert(root: Path, seed: int) -> dict:
         "rows": len(rows),
         "unique_archs": len(scores),
         "median_seconds_wpca": statistics.median(s["_seconds"] for s in scores.values()),
-        "nan": sum(np.isnan(s["wpca"]) for s in scores.values()),
+        "nan": int(sum(np.isnan(s["wpca"]) for s in scores.values())),
         "kendall_wpca": kendall(rows["wpca"], rows["glue"]),
         "kendall_params_built": kendall(rows["params"], rows["glue"]),
         "kendall_params_stored": kendall(rows["stored_params"], rows["glue"]),
         "kendall_head_confidence_stored": kendall(rows["head_confidence"], rows["glue"]),
     }
+
+
+def _plain(obj: object) -> object:
+    return obj.item() if hasattr(obj, "item") else str(obj)
 
 
 def main() -> None:
@@ -112,12 +116,12 @@ def main() -> None:
     report = {}
     if args.part in ("nlp", "both"):
         report["nbnlp"] = nlp(args.data_root, args.seed)
-        print(json.dumps(report["nbnlp"], indent=1))
+        print(json.dumps(report["nbnlp"], indent=1, default=_plain))
     if args.part in ("bert", "both"):
         report["nbbert"] = bert(args.data_root, args.seed)
-        print(json.dumps(report["nbbert"], indent=1))
+        print(json.dumps(report["nbbert"], indent=1, default=_plain))
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        args.json.write_text(json.dumps(report, indent=2, default=_plain))
 
 
 if __name__ == "__main__":
