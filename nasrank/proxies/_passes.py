@@ -305,7 +305,7 @@ class PerSampleStats:
 
 
 #: Bytes of per-sample gradients materialised at once (sets the vmap chunk size).
-PER_SAMPLE_BUDGET_BYTES = 256 * 2**20
+PER_SAMPLE_BUDGET_BYTES = 64 * 2**20
 
 
 def per_sample_stats(ctx: ProxyContext) -> PerSampleStats:

@@ -1,0 +1,345 @@
+"""Search benchmarks on NAS-Bench-201 (the "done when" measurements of the search issue).
+
+Parts (``--parts``, default all):
+
+``suite-zero``
+    NAS-Bench-Suite-Zero NB-201 pools (725 architectures; tasks cifar10, cifar100,
+    ImageNet16-120; objective ``val_accuracy``; proxy scores = the file's stored columns):
+    queries until each method finds the pool's best architecture, ``--seeds`` seeds.
+``nb201``
+    Full NB-201 CIFAR-10 (``nb201-analog``, 15,625 architectures): queries until the
+    table's optimum is found and mean best accuracy after 20 queries. Predictor BO, RE, LS
+    and random search run over the whole space without proxies; RoBoT and proxy top-k
+    need proxy scores of every candidate, which the engine cannot compute for 15,625
+    networks here, so they run over ``--pool-n`` sampled architectures scored with the
+    data-free proxies params, flops and synflow (synthetic batch), as does "bo+zc".
+``resume``
+    Kill-and-resume of ``nasrank search``: SIGKILL mid-run, rerun the same command,
+    compare with an uninterrupted run.
+
+A run stops early once it has found the optimum it is measured against (the rest of its
+best-so-far curve would be flat). Results go to ``--out`` (JSON, PNG plots) and a
+Markdown summary is printed.
+
+    python benchmarks/search_nb201.py --seeds 0..19
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+SUITE_ZERO = SHARED / "nas-bench-suite-zero" / "zc_nasbench201.json"
+TASKS = ("cifar10", "cifar100", "ImageNet16-120")
+
+
+def run_one(searcher: Any, objective: Any, budget: int, stop_at: float | None) -> Any:
+    """Ask/tell until ``budget`` queries or until the value ``stop_at`` is reached."""
+    from nasrank.search import SearchExhausted
+
+    sign = 1.0 if searcher.maximize else -1.0
+    while len(searcher.history) < budget:
+        try:
+            arch = searcher.ask()
+        except SearchExhausted:
+            break
+        e = objective(arch)
+        searcher.tell(arch, e.value, e.cost)
+        if stop_at is not None and sign * e.value >= sign * stop_at - 1e-9:
+            break
+    return searcher.result(budget)
+
+
+def run_methods(
+    methods: dict[str, tuple[Any, int, dict[str, Any]]],
+    bench: Any,
+    seeds: list[int],
+    optimum: float,
+    label: str,
+) -> dict[str, list[Any]]:
+    from nasrank.search import BenchmarkObjective
+
+    results: dict[str, list[Any]] = {}
+    for name, (factory, budget, kwargs) in methods.items():
+        t0 = time.perf_counter()
+        runs = []
+        for seed in seeds:
+            searcher = factory(seed=seed, **kwargs)
+            runs.append(run_one(searcher, BenchmarkObjective(bench), budget, optimum))
+        results[name] = runs
+        hits = [r.queries_to(optimum) for r in runs]
+        print(
+            f"  [{label}] {name:8s} budget {budget:4d}: queries to optimum {hits} "
+            f"({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
+    return results
+
+
+def _runs_json(results: dict[str, list[Any]]) -> dict[str, Any]:
+    return {m: [r.to_dict() | {"info": r.info} for r in runs] for m, runs in results.items()}
+
+
+def summary_rows(results: dict[str, list[Any]], optimum: float) -> dict[str, Any]:
+    from nasrank.search import summarise
+
+    return {m: summarise(runs, optimum, at=(10, 20, 50, 100)) for m, runs in results.items()}
+
+
+def markdown(summary: dict[str, Any], title: str) -> str:
+    lines = [
+        f"**{title}**",
+        "",
+        "| method | runs | budget | found | median queries to optimum | mean best @10 | "
+        "mean best @20 | mean best at budget |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m, s in summary.items():
+        med = s["median_queries_to_optimum"]
+        at = s["mean_best_at"]
+        lines.append(
+            f"| {m} | {s['runs']} | {s['budget']} | {s['found']}/{s['runs']} | "
+            f"{'-' if med is None else f'{med:g}'} | {at.get(10, math.nan):.2f} | "
+            f"{at.get(20, math.nan):.2f} | {s['mean_best']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def part_suite_zero(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any]:
+    from nasrank.benchmarks import load_benchmark
+    from nasrank.cli.search import plot_runs
+    from nasrank.search import (
+        LocalSearch,
+        PredictorBO,
+        RandomSearch,
+        RegularizedEvolution,
+        RoBoT,
+        ZeroCostTopK,
+        benchmark_scores,
+        make_pool,
+    )
+    from nasrank.spaces import get_space
+
+    space = get_space("nb201")
+    out: dict[str, Any] = {}
+    for task in TASKS:
+        bench = load_benchmark(f"suite-zero:{args.suite_zero}", task=task)
+        proxies = args.proxies.split(",") if args.proxies != "all" else None
+        pool = benchmark_scores(make_pool(space, "benchmark", benchmark=bench), bench, proxies)
+        opt_arch, opt = bench.optimum()
+        n = len(pool)
+
+        def make(cls: Any, pool: Any = pool) -> Any:
+            return lambda seed, **kw: cls(space, pool=pool, seed=seed, **kw)
+
+        methods = {
+            "robot": (make(RoBoT), 100, {}),
+            "bo": (make(PredictorBO), 100, {}),
+            "zc-topk": (make(ZeroCostTopK), n, {}),
+            "re": (make(RegularizedEvolution), n, {}),
+            "ls": (make(LocalSearch), n, {}),
+            "random": (make(RandomSearch), n, {}),
+        }
+        methods = {k: v for k, v in methods.items() if k in args.methods}
+        print(f"suite-zero {task}: {n} archs, {len(pool.proxies)} stored proxies, optimum {opt}")
+        results = run_methods(methods, bench, seeds, opt, task)
+        summary = summary_rows(results, opt)
+        suffix = "" if args.proxies == "all" else f"_{len(pool.proxies)}proxies"
+        plot = args.out / f"search_suite_zero_{task}{suffix}.png"
+        plot_runs(str(plot), results, opt, "val_accuracy", f"Suite-Zero NB-201 {task} ({n} archs)")
+        out[task] = {
+            "pool": n,
+            "proxies": list(pool.proxies),
+            "optimum": {"arch": opt_arch, "value": opt},
+            "summary": summary,
+            "runs": _runs_json(results),
+            "plot": str(plot),
+        }
+        title = f"Suite-Zero NB-201 {task}: {n} archs, optimum {opt:g}"
+        print(markdown(summary, title), flush=True)
+    return out
+
+
+def part_nb201(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any]:
+    from nasrank.benchmarks import load_benchmark
+    from nasrank.cli.search import plot_runs
+    from nasrank.data import load_batch
+    from nasrank.search import (
+        LocalSearch,
+        PredictorBO,
+        RandomSearch,
+        RegularizedEvolution,
+        RoBoT,
+        ZeroCostTopK,
+        make_pool,
+        score_pool,
+    )
+    from nasrank.spaces import get_space
+
+    space = get_space("nb201")
+    bench = load_benchmark("nb201-analog")
+    opt_arch, opt = bench.optimum()
+    full = make_pool(space, "benchmark", benchmark=bench)
+    print(f"nb201-analog: {len(full)} archs, optimum {opt} ({opt_arch})", flush=True)
+    sampled = make_pool(space, args.pool_n, benchmark=bench, seed=0)
+    batch = load_batch("synthetic", batch_size=32, seed=0)
+    t0 = time.perf_counter()
+    last = [0.0]
+
+    def tick(done: int, total: int) -> None:
+        if time.perf_counter() - last[0] > 60 or done == total:
+            last[0] = time.perf_counter()
+            print(f"  scoring {done}/{total} ({last[0] - t0:.0f} s)", flush=True)
+
+    scored = score_pool(sampled, ["params", "flops", "synflow"], batch, seed=0, progress=tick)
+    score_seconds = time.perf_counter() - t0
+    pool_opt = max(bench.query(a) for a in scored.archs)
+
+    def on(pool: Any, cls: Any) -> Any:
+        return lambda seed, **kw: cls(space, pool=pool, seed=seed, **kw)
+
+    methods = {
+        "bo": (on(full, PredictorBO), 100, {}),
+        "re": (on(full, RegularizedEvolution), 300, {}),
+        "ls": (on(full, LocalSearch), 300, {}),
+        "random": (on(full, RandomSearch), 300, {}),
+        "robot": (on(scored, RoBoT), 100, {}),
+        "zc-topk": (on(scored, ZeroCostTopK), 100, {}),
+        "bo+zc": (on(scored, PredictorBO), 100, {}),
+    }
+    methods = {k: v for k, v in methods.items() if k.split("+")[0] in args.methods}
+    results = run_methods(methods, bench, seeds, opt, "nb201")
+    summary = summary_rows(results, opt)
+    plot = args.out / "search_nb201_analog.png"
+    plot_runs(str(plot), results, opt, "baseline_accuracy", "NB-201 CIFAR-10 (nb201-analog)")
+    print(
+        markdown(summary, f"nb201-analog CIFAR-10: 15,625 archs, optimum {opt:g}; "
+                 f"robot/zc-topk/bo+zc on {len(scored)} sampled archs (pool best {pool_opt:g})"),
+        flush=True,
+    )
+    return {
+        "optimum": {"arch": opt_arch, "value": opt},
+        "sampled_pool": {"n": len(scored), "best": pool_opt, "proxies": list(scored.proxies),
+                         "scoring_seconds": score_seconds, "data": batch.source},
+        "summary": summary,
+        "runs": _runs_json(results),
+        "plot": str(plot),
+    }
+
+
+def part_resume(args: argparse.Namespace) -> dict[str, Any]:
+    """SIGKILL ``nasrank search`` mid-run, rerun it, compare with an uninterrupted run."""
+    tmp = Path(tempfile.mkdtemp(prefix="nasrank-resume-"))
+    db = tmp / "runs.db"
+    command = [
+        sys.executable, "-m", "nasrank", "search", "--space", "nb201",
+        "--benchmark", f"suite-zero:{args.suite_zero}", "--task", "cifar10",
+        "--method", "robot,re", "--budget", "25", "--seeds", "0..3",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [*command, "--storage", str(db), "--json", str(tmp / "killed.json")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+    def stored() -> int:
+        if not db.exists():
+            return 0
+        import optuna
+
+        try:
+            storage = optuna.storages.RDBStorage(f"sqlite:///{db}")
+            return sum(
+                len(s.get_trials(deepcopy=False))
+                for s in (
+                    optuna.load_study(study_name=summ.study_name, storage=storage)
+                    for summ in optuna.get_all_study_summaries(storage)
+                )
+            )
+        except Exception:  # noqa: BLE001 - the database may be mid-creation
+            return 0
+
+    deadline = time.time() + 600
+    while stored() < 60 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = stored()
+    t0 = time.perf_counter()
+    subprocess.run(
+        [*command, "--storage", str(db), "--json", str(tmp / "resumed.json")],
+        env=env, check=True, stdout=subprocess.DEVNULL,
+    )
+    resumed_seconds = time.perf_counter() - t0
+    subprocess.run(
+        [*command, "--json", str(tmp / "clean.json")], env=env, check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    resumed = json.loads((tmp / "resumed.json").read_text())["runs"]
+    clean = json.loads((tmp / "clean.json").read_text())["runs"]
+    same = [r["history"] for r in resumed] == [r["history"] for r in clean]
+    restored = sum(r["restored"] for r in resumed)
+    distinct = all(len({h["arch"] for h in r["history"]}) == len(r["history"]) for r in resumed)
+    out = {
+        "command": " ".join([*command[2:], "--storage", "runs.db"]),
+        "evaluations_stored_at_kill": before,
+        "restored_on_rerun": restored,
+        "queried_on_rerun": sum(len(r["history"]) for r in resumed) - restored,
+        "identical_to_uninterrupted": same,
+        "no_repeated_evaluation": distinct and restored == before,
+        "rerun_seconds": resumed_seconds,
+    }
+    print("resume:", json.dumps(out, indent=1), flush=True)
+    return out
+
+
+def main() -> None:
+    from nasrank.cli.search import parse_seeds
+
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--parts", default="suite-zero,nb201,resume")
+    p.add_argument("--seeds", default="0..19")
+    p.add_argument("--methods", default="robot,bo,zc-topk,re,ls,random")
+    p.add_argument("--suite-zero", type=Path, default=SUITE_ZERO)
+    p.add_argument("--proxies", default="all", help="stored Suite-Zero columns for the pools")
+    p.add_argument("--pool-n", type=int, default=1000, help="sampled pool for proxies on nb201")
+    p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.methods = args.methods.split(",")
+    seeds = parse_seeds(args.seeds)
+    parts = args.parts.split(",")
+    if ("suite-zero" in parts or "resume" in parts) and not args.suite_zero.is_file():
+        sys.exit(f"Suite-Zero file not found: {args.suite_zero} (pass --suite-zero PATH)")
+    report: dict[str, Any] = {"seeds": seeds}
+    path = args.out / "search_nb201.json"
+    if path.exists():
+        report = {**json.loads(path.read_text()), "seeds": seeds}
+    tag = "" if args.proxies == "all" else f"[{args.proxies}]"
+    if "suite-zero" in parts:
+        report[f"suite_zero{tag}"] = part_suite_zero(args, seeds)
+        path.write_text(json.dumps(report, indent=1, default=str))
+    if "nb201" in parts:
+        report["nb201"] = part_nb201(args, seeds)
+        path.write_text(json.dumps(report, indent=1, default=str))
+    if "resume" in parts:
+        report["resume"] = part_resume(args)
+        path.write_text(json.dumps(report, indent=1, default=str))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

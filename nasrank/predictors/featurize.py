@@ -1,0 +1,428 @@
+"""Composable feature sets for predictors: encodings, zero-cost proxy scores, or both.
+
+A feature spec is a comma-separated list of parts, e.g. ``"onehot,zc"``:
+
+======================  ==================================================================
+part                    columns
+======================  ==================================================================
+``onehot``              the space's one-hot encoding (NB-201 ops, NB-101 adjacency + ops,
+                        NB-301 genotype); see :mod:`nasrank.encodings.space_encodings`
+``onehot-pruned``       NB-201 one-hot with edges on no input-output path set to ``none``
+``path``                BANANAS path encoding
+``onnx``                the universal :func:`~nasrank.encodings.opgraph_features` of the
+                        architecture's ONNX graph (histograms, structure, paths, WL)
+``onnx-core``           the same without the hashed Weisfeiler-Lehman columns
+``zc``                  zero-cost proxy scores the benchmark stores (NAS-Bench-Suite-Zero),
+                        every stored column that is a registered proxy name
+``zc-engine``           proxy scores computed with :func:`nasrank.proxies.score` on a batch
+======================  ==================================================================
+
+Proxy columns are turned into percentile ranks over the featurized pool by default
+(``zc_transform="rank"``): proxies span many orders of magnitude and differ in scale
+between spaces, and ranks make one predictor usable across spaces. This uses only the
+(label-free) proxy scores of the candidate pool, never accuracies. NaN scores stay NaN
+(LightGBM routes them; the GNN reads them as the median rank 0.5).
+
+``onnx`` parts use the cell-level graph where the space has one (``onnx_level="auto"``),
+else the whole network; graphs are cached on disk (:class:`~nasrank.encodings.EncodingCache`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nasrank.errors import NasrankError, UnknownNameError
+
+if TYPE_CHECKING:
+    from nasrank.benchmarks import Benchmark
+    from nasrank.data.batch import Batch
+    from nasrank.encodings import EncodingCache
+    from nasrank.spaces import SearchSpace
+
+__all__ = [
+    "FEATURE_PARTS",
+    "FeatureMatrix",
+    "FeatureSetError",
+    "featurize",
+    "parse_feature_spec",
+    "stored_proxy_columns",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Known feature parts (see the module docstring).
+FEATURE_PARTS: tuple[str, ...] = (
+    "onehot",
+    "onehot-pruned",
+    "path",
+    "onnx",
+    "onnx-core",
+    "zc",
+    "zc-engine",
+)
+ZC_TRANSFORMS: tuple[str, ...] = ("rank", "log", "raw")
+
+
+class FeatureSetError(NasrankError, ValueError):
+    """A feature set cannot be built (unknown part, missing proxy scores, ...)."""
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureMatrix:
+    """Features of ``n`` architectures.
+
+    Attributes:
+        values: ``(n, d)`` float64 (NaN where a value is missing).
+        names: ``d`` column names; predictors refuse features whose names differ from
+            those they were fitted on.
+        archs: The ``n`` architecture ids (may be empty when unknown).
+        graphs: ``n`` ``torch_geometric.data.Data`` for graph predictors, or ``None``.
+    """
+
+    values: np.ndarray
+    names: tuple[str, ...]
+    archs: tuple[str, ...] = ()
+    graphs: tuple[Any, ...] | None = None
+
+    def __post_init__(self) -> None:
+        values = np.asarray(self.values, dtype=np.float64)
+        if values.ndim != 2:
+            raise ValueError(f"values must be 2-D, got shape {values.shape}")
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "names", tuple(self.names))
+        object.__setattr__(self, "archs", tuple(self.archs))
+        if len(self.names) != values.shape[1]:
+            raise ValueError(f"{len(self.names)} names for {values.shape[1]} columns")
+        if self.archs and len(self.archs) != values.shape[0]:
+            raise ValueError(f"{len(self.archs)} archs for {values.shape[0]} rows")
+        if self.graphs is not None:
+            object.__setattr__(self, "graphs", tuple(self.graphs))
+            if len(self.graphs) != values.shape[0]:
+                raise ValueError(f"{len(self.graphs)} graphs for {values.shape[0]} rows")
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.values.shape[0]), int(self.values.shape[1]))
+
+    def take(self, index: Sequence[int] | np.ndarray) -> FeatureMatrix:
+        """Rows ``index`` (in that order)."""
+        idx = np.asarray(index, dtype=np.int64)
+        return FeatureMatrix(
+            self.values[idx],
+            self.names,
+            tuple(self.archs[i] for i in idx) if self.archs else (),
+            tuple(self.graphs[i] for i in idx) if self.graphs is not None else None,
+        )
+
+    def select(self, names: Sequence[str]) -> FeatureMatrix:
+        """Columns ``names`` (in that order).
+
+        Raises:
+            FeatureSetError: A name is not a column.
+        """
+        where = {n: i for i, n in enumerate(self.names)}
+        missing = [n for n in names if n not in where]
+        if missing:
+            raise FeatureSetError(
+                f"{len(missing)} requested features are not columns here, e.g. {missing[0]!r}"
+            )
+        cols = [where[n] for n in names]
+        return FeatureMatrix(self.values[:, cols], tuple(names), self.archs, self.graphs)
+
+    @staticmethod
+    def hstack(parts: Sequence[FeatureMatrix]) -> FeatureMatrix:
+        if not parts:
+            raise ValueError("nothing to stack")
+        graphs = next((p.graphs for p in parts if p.graphs is not None), None)
+        return FeatureMatrix(
+            np.hstack([p.values for p in parts]),
+            tuple(n for p in parts for n in p.names),
+            parts[0].archs,
+            graphs,
+        )
+
+    @staticmethod
+    def vstack(parts: Sequence[FeatureMatrix]) -> FeatureMatrix:
+        """Rows of several matrices with identical column names.
+
+        Raises:
+            FeatureSetError: The column names differ.
+        """
+        if not parts:
+            raise ValueError("nothing to stack")
+        for p in parts[1:]:
+            if p.names != parts[0].names:
+                raise FeatureSetError(
+                    "cannot stack feature matrices with different columns "
+                    f"({len(parts[0].names)} vs {len(p.names)} features); use features "
+                    "every space shares (onnx, zc) for cross-space training"
+                )
+        graphs = (
+            tuple(g for p in parts for g in p.graphs)  # type: ignore[union-attr]
+            if all(p.graphs is not None for p in parts)
+            else None
+        )
+        archs = tuple(a for p in parts for a in p.archs) if all(p.archs for p in parts) else ()
+        return FeatureMatrix(np.vstack([p.values for p in parts]), parts[0].names, archs, graphs)
+
+
+def parse_feature_spec(spec: str | Sequence[str]) -> list[str]:
+    """``"onehot,zc"`` -> ``["onehot", "zc"]`` (validated, duplicates removed).
+
+    Raises:
+        UnknownNameError: An unknown part (with did-you-mean and the choices).
+    """
+    parts = [p.strip() for p in (spec.split(",") if isinstance(spec, str) else spec)]
+    parts = [p.lstrip("+") for p in parts if p.strip("+")]
+    if not parts:
+        raise FeatureSetError(f"empty feature spec {spec!r}; e.g. 'onehot,zc'")
+    for p in parts:
+        if p not in FEATURE_PARTS:
+            close = difflib.get_close_matches(p, FEATURE_PARTS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UnknownNameError(
+                f"unknown feature part {p!r}{hint} choices: {', '.join(FEATURE_PARTS)}"
+            )
+    return list(dict.fromkeys(parts))
+
+
+def stored_proxy_columns(benchmark: Benchmark, *, exclude: Sequence[str] = ()) -> list[str]:
+    """The benchmark's columns that are registered proxy names (Suite-Zero stores 11-12)."""
+    from nasrank.proxies import PROXIES
+
+    return [m for m in benchmark.metrics if m in PROXIES and m not in exclude]
+
+
+def _rank_columns(values: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    out = np.full_like(values, np.nan)
+    for j in range(values.shape[1]):
+        col = values[:, j]
+        ok = ~np.isnan(col)
+        if ok.sum():
+            out[ok, j] = rankdata(col[ok]) / ok.sum()
+    return out
+
+
+def _transform_zc(values: np.ndarray, how: str) -> np.ndarray:
+    if how == "rank":
+        return _rank_columns(values)
+    if how == "log":
+        return np.sign(values) * np.log1p(np.abs(values))
+    return values
+
+
+def featurize(
+    space: SearchSpace | str,
+    archs: Sequence[Any],
+    spec: str | Sequence[str],
+    *,
+    benchmark: Benchmark | None = None,
+    target_metric: str | None = None,
+    graphs: bool = False,
+    onnx_level: str = "auto",
+    zc_transform: str = "rank",
+    proxies: Sequence[str] | None = None,
+    batch: Batch | None = None,
+    seed: int = 0,
+    cache: EncodingCache | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> FeatureMatrix:
+    """Build the features ``spec`` names for ``archs`` of ``space``.
+
+    Args:
+        space: Search space (object or registry name).
+        archs: Architectures (any spelling the space accepts).
+        spec: Feature parts, ``"onehot,zc"`` or a list (see the module docstring).
+        benchmark: Source of stored proxy scores for ``zc``.
+        target_metric: Never used as a feature (default: the benchmark's default metric).
+        graphs: Also attach PyG graphs of the ONNX graphs (for :class:`GNNPredictor`).
+        onnx_level: ``"auto"`` (cell where the space has one, else network),
+            ``"cell"`` or ``"network"``.
+        zc_transform: ``"rank"`` (percentile rank over ``archs``), ``"log"`` or ``"raw"``.
+        proxies: Proxies for ``zc-engine`` (default synflow, nwot, jacov, snip, grad_norm).
+        batch: Data for ``zc-engine`` (default: a synthetic CIFAR-shaped batch).
+        seed: Seed of ``zc-engine`` scoring.
+        cache: Cache for ONNX graphs and engine scores (``None``: no caching).
+        on_progress: Called with counts of architectures encoded (ONNX, engine).
+
+    Raises:
+        FeatureSetError: ``zc`` without stored proxy scores, a part the space lacks.
+        UnknownNameError: Unknown part.
+    """
+    from nasrank.spaces import get_space
+
+    space_obj = get_space(space) if isinstance(space, str) else space
+    parts = parse_feature_spec(spec)
+    if zc_transform not in ZC_TRANSFORMS:
+        raise FeatureSetError(
+            f"zc_transform must be one of {', '.join(ZC_TRANSFORMS)}, got {zc_transform!r}"
+        )
+    ids = [space_obj.canonical(a) for a in archs]
+    blocks: list[FeatureMatrix] = []
+    need_graphs = graphs or any(p in ("onnx", "onnx-core") for p in parts)
+    opgraphs = _opgraphs(space_obj, ids, onnx_level, cache, on_progress) if need_graphs else None
+    for part in parts:
+        if part in ("onehot", "onehot-pruned", "path"):
+            blocks.append(_space_block(part, space_obj, ids))
+        elif part in ("onnx", "onnx-core"):
+            assert opgraphs is not None
+            blocks.append(_onnx_block(opgraphs, core=part == "onnx-core"))
+        elif part == "zc":
+            blocks.append(_stored_zc_block(benchmark, ids, target_metric, zc_transform))
+        elif part == "zc-engine":
+            blocks.append(
+                _engine_zc_block(
+                    space_obj,
+                    ids,
+                    proxies,
+                    batch,
+                    seed,
+                    cache,
+                    zc_transform,
+                    on_progress,
+                    prefix="zc-engine" if "zc" in parts else "zc",
+                )
+            )
+    data = None
+    if graphs:
+        from nasrank.encodings.graph import opgraph_to_data
+
+        assert opgraphs is not None
+        data = tuple(opgraph_to_data(g) for g in opgraphs)
+    out = FeatureMatrix.hstack(blocks)
+    return FeatureMatrix(out.values, out.names, tuple(ids), data)
+
+
+# ---- parts ---------------------------------------------------------------------------------
+def _space_block(part: str, space: SearchSpace, ids: list[str]) -> FeatureMatrix:
+    from nasrank.encodings.space_encodings import (
+        SPACE_ENCODINGS,
+        space_encoding,
+        space_encoding_names,
+    )
+
+    if space.name not in SPACE_ENCODINGS[part]:
+        raise FeatureSetError(
+            f"feature part {part!r} is not defined for space {space.name!r} (it is for "
+            f"{', '.join(SPACE_ENCODINGS[part])}); use 'onnx', which works for every space"
+        )
+    values = np.stack([space_encoding(part, space, a) for a in ids]) if ids else np.zeros((0, 0))
+    names = space_encoding_names(part, space)
+    if values.shape[1] != len(names):
+        values = values.reshape(len(ids), len(names))
+    return FeatureMatrix(values, tuple(names))
+
+
+def _resolve_level(space: SearchSpace, level: str) -> str:
+    from nasrank.encodings.cells import CELL_SPACES, LEVELS
+
+    if level == "auto":
+        return "cell" if space.name in CELL_SPACES else "network"
+    if level not in LEVELS:
+        raise FeatureSetError(f"onnx_level must be auto, cell or network, got {level!r}")
+    return level
+
+
+def _opgraphs(
+    space: SearchSpace,
+    ids: list[str],
+    level: str,
+    cache: EncodingCache | None,
+    on_progress: Callable[[int], None] | None,
+) -> list[Any]:
+    from nasrank.encodings.cells import encode_graphs
+
+    return encode_graphs(
+        space, ids, level=_resolve_level(space, level), cache=cache, on_progress=on_progress
+    )
+
+
+def _onnx_block(opgraphs: Sequence[Any], *, core: bool) -> FeatureMatrix:
+    from nasrank.encodings.features import feature_names, opgraph_features
+
+    names = feature_names()
+    values = (
+        np.stack([opgraph_features(g) for g in opgraphs]) if opgraphs else np.zeros((0, len(names)))
+    )
+    if core:
+        keep = [i for i, n in enumerate(names) if not n.startswith("wl")]
+        values = values[:, keep]
+        names = tuple(names[i] for i in keep)
+    return FeatureMatrix(values, tuple(f"onnx:{n}" for n in names))
+
+
+def _stored_zc_block(
+    benchmark: Benchmark | None, ids: list[str], target: str | None, how: str
+) -> FeatureMatrix:
+    if benchmark is None:
+        raise FeatureSetError(
+            "feature part 'zc' reads a benchmark's stored proxy scores; pass benchmark= "
+            "(e.g. a NAS-Bench-Suite-Zero file) or use 'zc-engine' to compute them"
+        )
+    exclude = [target or benchmark.default_metric]
+    columns = stored_proxy_columns(benchmark, exclude=exclude)
+    if not columns:
+        raise FeatureSetError(
+            f"benchmark {benchmark.name!r} stores no zero-cost proxy scores (metrics: "
+            f"{', '.join(benchmark.metrics)}); use 'zc-engine' to compute them"
+        )
+    values = np.array([[benchmark.query(a, m) for m in columns] for a in ids], dtype=np.float64)
+    if values.size == 0:
+        values = values.reshape(len(ids), len(columns))
+    return FeatureMatrix(_transform_zc(values, how), tuple(f"zc:{m}" for m in columns))
+
+
+_DEFAULT_ENGINE_PROXIES = ("synflow", "nwot", "jacov", "snip", "grad_norm")
+
+
+def _engine_zc_block(
+    space: SearchSpace,
+    ids: list[str],
+    proxies: Sequence[str] | None,
+    batch: Batch | None,
+    seed: int,
+    cache: EncodingCache | None,
+    how: str,
+    on_progress: Callable[[int], None] | None,
+    prefix: str,
+) -> FeatureMatrix:
+    from nasrank.proxies import resolve_proxies, score
+
+    names = [s.name for s in resolve_proxies(list(proxies or _DEFAULT_ENGINE_PROXIES))]
+    if batch is None:
+        from nasrank.data import load_batch
+
+        batch = load_batch("synthetic", batch_size=64, seed=seed)
+    num_classes = batch.num_classes or 10
+    encoder = f"zc-engine:{','.join(names)}|{batch.source}|seed={seed}|classes={num_classes}"
+    found = cache.get_arrays(space.name, encoder, 1, ids) if cache is not None else {}
+    if on_progress is not None and found:
+        on_progress(sum(1 for a in ids if a in found))
+    fresh: dict[str, np.ndarray] = {}
+    for arch in dict.fromkeys(ids):
+        if arch in found:
+            continue
+        result = score(space.build(arch, num_classes=num_classes), batch, names, seed=seed)
+        fresh[arch] = np.array([result[n] for n in names], dtype=np.float64)
+        if on_progress is not None:
+            on_progress(1)
+        if cache is not None and len(fresh) >= 32:
+            cache.put_arrays(space.name, encoder, 1, fresh)
+            found.update(fresh)
+            fresh = {}
+    if cache is not None:
+        cache.put_arrays(space.name, encoder, 1, fresh)
+    found.update(fresh)
+    values = np.stack([found[a] for a in ids]) if ids else np.zeros((0, len(names)))
+    return FeatureMatrix(_transform_zc(values, how), tuple(f"{prefix}:{n}" for n in names))

@@ -1,0 +1,228 @@
+"""RoBoT: Bayesian optimisation of the weights of a linear proxy combination, then greedy
+exploitation (He, Lin, Dai, Foo, Low & Ng, "Robustifying and Boosting Training-Free Neural
+Architecture Search", ICLR 2024; reference implementation: github.com/hzf1174/RoBoT).
+
+Re-implemented from the paper on Optuna's public API (``create_study``, ``GPSampler``,
+``Study.ask``/``Study.tell``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from nasrank.search.base import SEARCHERS, Evaluation, Searcher, SearchExhausted
+
+__all__ = ["RoBoT"]
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Silence Optuna inside the block only: per-trial INFO lines, the experimental-feature
+    warning of ``deterministic_objective`` and the note that the optional ``greenlet``
+    package (parallel L-BFGS-B restarts) is absent."""
+    import warnings
+
+    import optuna
+
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(previous)
+
+
+@SEARCHERS.register("robot")
+class RoBoT(Searcher):
+    """Robustified, boosted training-free NAS: BO over proxy weights, then exploitation.
+
+    The ``M`` proxy scores of the pool are standardised per proxy (``transform``). A
+    weight vector ``w`` in ``[-1, 1]^M`` ranks the pool by ``sum_m w_m z_m(A)``. Phase 1
+    (Bayesian optimisation): Optuna's Gaussian-process sampler proposes ``w`` (the first
+    trial is the equal-weight combination), the objective is queried on the pool's argmax
+    under ``w`` and its value is the trial's value; when the argmax was already evaluated
+    the trial costs no query (its known value is reused). Phase 1 ends after
+    ``bo_queries`` distinct queries or ``patience`` consecutive free trials. Phase 2
+    (exploitation): the candidates are queried in the order of the best trial's ranking,
+    skipping evaluated ones, until the budget is spent.
+
+    Args:
+        bo_queries: Distinct queries spent in the BO phase.
+        patience: Consecutive free (repeated-argmax) trials that end the BO phase early.
+        n_startup_trials: Random trials before the GP takes over (Optuna's
+            ``GPSampler(n_startup_trials=...)``), after the equal-weight trial.
+        transform: Per-proxy standardisation: ``"zscore"`` or ``"rank"``
+            (see :func:`nasrank.search.pool.standardise`).
+        **kwargs: See :class:`~nasrank.search.base.Searcher`; ``pool`` with scores is
+            required.
+
+    Attributes:
+        sampler: The ``optuna.samplers.GPSampler`` used (after the first :meth:`ask`).
+        study: The in-memory Optuna study of weight trials.
+    """
+
+    name = "robot"
+    needs_scores = True
+
+    def __init__(
+        self,
+        space: Any = None,
+        *,
+        bo_queries: int = 10,
+        patience: int = 10,
+        n_startup_trials: int = 3,
+        transform: str = "gauss",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(space, **kwargs)
+        if bo_queries < 0 or patience < 1 or n_startup_trials < 0:
+            raise ValueError(
+                "need bo_queries >= 0, patience >= 1 and n_startup_trials >= 0; got "
+                f"{bo_queries}, {patience}, {n_startup_trials}"
+            )
+        assert self.pool is not None
+        self.bo_queries = bo_queries
+        self.patience = patience
+        self.n_startup_trials = n_startup_trials
+        self.transform = transform
+        self._z = self.pool.standardised(transform)  # (P, M)
+        self._m = self._z.shape[1]
+        self.study: Any = None
+        self.sampler: Any = None
+        self._pending_trial: tuple[Any, np.ndarray, str] | None = None
+        self._weights: list[tuple[np.ndarray, float]] = []  # (w, oriented value) per trial
+        self._bo_queries_done = 0
+        self._free_streak = 0
+        self._phase = "bo"
+        self._ranking: np.ndarray | None = None
+        self._cursor = 0
+
+    # ---- the weight study --------------------------------------------------------------
+    def _make_study(self) -> None:
+        import optuna
+
+        with _quiet_optuna():
+            self.sampler = optuna.samplers.GPSampler(
+                seed=self.seed,
+                n_startup_trials=self.n_startup_trials,
+                deterministic_objective=True,
+                independent_sampler=optuna.samplers.RandomSampler(seed=self.seed),
+                warn_independent_sampling=False,
+            )
+            self.study = optuna.create_study(direction="maximize", sampler=self.sampler)
+            self.study.enqueue_trial({f"w{j}": 1.0 for j in range(self._m)})
+        self._distributions = {
+            f"w{j}": optuna.distributions.FloatDistribution(-1.0, 1.0) for j in range(self._m)
+        }
+
+    def _argmax(self, w: np.ndarray) -> str:
+        assert self.pool is not None
+        return self.pool.archs[int(np.argmax(self._z @ w))]
+
+    def _tell_trial(self, trial: Any, w: np.ndarray, value: float) -> None:
+        import optuna
+
+        oriented = self._oriented(value)
+        with _quiet_optuna():
+            if math.isinf(oriented):
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                self.study.tell(trial, oriented)
+        self._weights.append((w, oriented))
+
+    # ---- Searcher ----------------------------------------------------------------------
+    def _propose(self) -> str:
+        if self._phase == "bo":
+            arch = self._propose_bo()
+            if arch is not None:
+                return arch
+            self._phase = "exploit"
+        return self._propose_exploit()
+
+    def _propose_bo(self) -> str | None:
+        if self.study is None:
+            self._make_study()
+        while self._bo_queries_done < self.bo_queries and self._free_streak < self.patience:
+            if self._pending_trial is not None:
+                trial, w, arch = self._pending_trial
+                if arch not in self._values:
+                    return arch
+                # told from outside the loop: finish the trial with the known value
+                self._pending_trial = None
+                self._tell_trial(trial, w, self._values[arch])
+                continue
+            with _quiet_optuna():
+                trial = self.study.ask(self._distributions)
+            w = np.array([trial.params[f"w{j}"] for j in range(self._m)])
+            arch = self._argmax(w)
+            if arch in self._values:  # repeated argmax: free
+                self._tell_trial(trial, w, self._values[arch])
+                self._free_streak += 1
+                continue
+            self._pending_trial = (trial, w, arch)
+            return arch
+        return None
+
+    def ranking(self) -> np.ndarray:
+        """Pool indices, best first, under the best weights so far (equal weights before
+        the first trial); ties keep pool order."""
+        w = self.best_weights
+        score = self._z @ w if w is not None else self._z.sum(1)
+        return np.argsort(-score, kind="stable")
+
+    def _propose_exploit(self) -> str:
+        assert self.pool is not None
+        if self._ranking is None:
+            self._ranking = self.ranking()
+        while self._cursor < len(self._ranking):
+            arch = self.pool.archs[int(self._ranking[self._cursor])]
+            if arch not in self._values:
+                return arch
+            self._cursor += 1
+        raise SearchExhausted(f"all {len(self.pool)} candidates of the pool have been evaluated")
+
+    def _observe(self, evaluation: Evaluation, was_pending: bool) -> None:
+        if self._pending_trial is not None and evaluation.arch == self._pending_trial[2]:
+            trial, w, _ = self._pending_trial
+            self._pending_trial = None
+            self._tell_trial(trial, w, evaluation.value)
+            self._bo_queries_done += 1
+            self._free_streak = 0
+
+    # ---- results -----------------------------------------------------------------------
+    @property
+    def best_weights(self) -> np.ndarray | None:
+        """The weights of the best trial so far, or ``None`` before the first trial.
+
+        Trials tied at the best value (their argmax is the same architecture, as happens
+        for every repeated argmax) are averaged: the set of weights with a given argmax is
+        a convex cone, so the mean stays in it and sits away from its boundary.
+        """
+        if not self._weights:
+            return None
+        top = max(v for _, v in self._weights)
+        tied = [w for w, v in self._weights if v == top]
+        return np.mean(tied, axis=0)
+
+    @property
+    def n_trials(self) -> int:
+        """Weight trials told so far (free ones included)."""
+        return len(self._weights)
+
+    def _info(self) -> dict[str, Any]:
+        assert self.pool is not None
+        w = self.best_weights
+        return {
+            "trials": self.n_trials,
+            "bo_queries": self._bo_queries_done,
+            "best_weights": (
+                {p: float(v) for p, v in zip(self.pool.proxies, w)} if w is not None else None
+            ),
+        }
