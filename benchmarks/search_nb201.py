@@ -304,6 +304,41 @@ def part_resume(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _results_from_json(runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[Any]]:
+    from nasrank.search import Evaluation, SearchResult
+
+    return {
+        m: [
+            SearchResult(
+                r["method"], r["seed"], r["budget"], True,
+                tuple(Evaluation(h["arch"], h["value"]) for h in r["history"]),
+            )
+            for r in rs
+        ]
+        for m, rs in runs.items()
+    }
+
+
+def merge_suite_zero(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Add the methods of a new Suite-Zero run to an earlier one (same pools), replotting."""
+    from nasrank.cli.search import plot_runs
+
+    if not old:
+        return new
+    for task, part in new.items():
+        if task not in old:
+            old[task] = part
+            continue
+        old[task]["summary"].update(part["summary"])
+        old[task]["runs"].update(part["runs"])
+        results = _results_from_json(old[task]["runs"])
+        opt = old[task]["optimum"]["value"]
+        plot_runs(old[task]["plot"], results, opt, "val_accuracy",
+                  f"Suite-Zero NB-201 {task} ({old[task]['pool']} archs)")
+        print(markdown(old[task]["summary"], f"Suite-Zero NB-201 {task} (merged)"), flush=True)
+    return old
+
+
 def main() -> None:
     from nasrank.cli.search import parse_seeds
 
@@ -330,7 +365,8 @@ def main() -> None:
         report = {**json.loads(path.read_text()), "seeds": seeds}
     tag = "" if args.proxies == "all" else f"[{args.proxies}]"
     if "suite-zero" in parts:
-        report[f"suite_zero{tag}"] = part_suite_zero(args, seeds)
+        key = f"suite_zero{tag}"
+        report[key] = merge_suite_zero(report.get(key), part_suite_zero(args, seeds))
         path.write_text(json.dumps(report, indent=1, default=str))
     if "nb201" in parts:
         report["nb201"] = part_nb201(args, seeds)

@@ -69,6 +69,12 @@ def add_parser(sub: Any) -> None:
         help="proxy columns as pool percentile ranks (default), log or raw values",
     )
     p.add_argument(
+        "--rank-features",
+        action="store_true",
+        help="turn every feature column into percentile ranks within its space's pool "
+        "(label-free; helps cross-space transfer)",
+    )
+    p.add_argument(
         "--proxies", help="proxies for zc-engine, comma-separated (default a label-free set)"
     )
     p.add_argument("--data", default="synthetic", help="batch for zc-engine (default synthetic)")
@@ -191,6 +197,7 @@ def _features(
             graphs=graphs,
             onnx_level=args.onnx_level,
             zc_transform=args.zc_transform,
+            transform="rank" if args.rank_features else "none",
             proxies=proxies,
             batch=batch,
             cache=cache,
@@ -294,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
         "n_features": X.shape[1],
         "onnx_level": args.onnx_level,
         "zc_transform": args.zc_transform,
+        "rank_features": args.rank_features,
         "seeds": args.seeds,
         "train_on": list(args.train_on),
         "results": results,

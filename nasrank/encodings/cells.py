@@ -183,8 +183,7 @@ def encode_graphs(
     todo = [a for a in dict.fromkeys(ids) if a not in found]
     pending: dict[str, OpGraph] = {}
     for arch in todo:
-        # Cell-level graphs are built from the given spelling for NB-101 (vertex order
-        # matters for the channel split only in the stacked network; the cell is the same).
+        # Built from the canonical id (for NB-101: the vertex order nasbench trained).
         pending[arch] = arch_opgraph(space, arch, level=level)
         if on_progress is not None:
             on_progress(1)

@@ -21,7 +21,8 @@ Proxy columns are turned into percentile ranks over the featurized pool by defau
 (``zc_transform="rank"``): proxies span many orders of magnitude and differ in scale
 between spaces, and ranks make one predictor usable across spaces. This uses only the
 (label-free) proxy scores of the candidate pool, never accuracies. NaN scores stay NaN
-(LightGBM routes them; the GNN reads them as the median rank 0.5).
+(LightGBM routes them; the GNN reads them as the median rank 0.5). ``transform="rank"``
+does the same to every column (for cross-space training).
 
 ``onnx`` parts use the cell-level graph where the space has one (``onnx_level="auto"``),
 else the whole network; graphs are cached on disk (:class:`~nasrank.encodings.EncodingCache`).
@@ -232,6 +233,7 @@ def featurize(
     graphs: bool = False,
     onnx_level: str = "auto",
     zc_transform: str = "rank",
+    transform: str = "none",
     proxies: Sequence[str] | None = None,
     batch: Batch | None = None,
     seed: int = 0,
@@ -250,6 +252,9 @@ def featurize(
         onnx_level: ``"auto"`` (cell where the space has one, else network),
             ``"cell"`` or ``"network"``.
         zc_transform: ``"rank"`` (percentile rank over ``archs``), ``"log"`` or ``"raw"``.
+        transform: ``"none"``, or ``"rank"`` to turn every column into percentile ranks
+            over ``archs`` (label-free; puts spaces of different sizes on one scale, which
+            helps cross-space transfer).
         proxies: Proxies for ``zc-engine`` (default synflow, nwot, jacov, snip, grad_norm).
         batch: Data for ``zc-engine`` (default: a synthetic CIFAR-shaped batch).
         seed: Seed of ``zc-engine`` scoring.
@@ -264,6 +269,8 @@ def featurize(
 
     space_obj = get_space(space) if isinstance(space, str) else space
     parts = parse_feature_spec(spec)
+    if transform not in ("none", "rank"):
+        raise FeatureSetError(f"transform must be 'none' or 'rank', got {transform!r}")
     if zc_transform not in ZC_TRANSFORMS:
         raise FeatureSetError(
             f"zc_transform must be one of {', '.join(ZC_TRANSFORMS)}, got {zc_transform!r}"
@@ -301,7 +308,8 @@ def featurize(
         assert opgraphs is not None
         data = tuple(opgraph_to_data(g) for g in opgraphs)
     out = FeatureMatrix.hstack(blocks)
-    return FeatureMatrix(out.values, out.names, tuple(ids), data)
+    values = _rank_columns(out.values) if transform == "rank" else out.values
+    return FeatureMatrix(values, out.names, tuple(ids), data)
 
 
 # ---- parts ---------------------------------------------------------------------------------

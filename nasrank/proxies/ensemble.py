@@ -85,8 +85,11 @@ class RankEnsemble:
             return np.where(wsum > 0, total / np.where(wsum > 0, wsum, 1.0), np.nan)
 
 
-#: Members of the default label-free ensemble (see ``docs/BENCHMARKS.md`` for the choice).
-LABEL_FREE_ENSEMBLE = RankEnsemble(("meco", "nwot", "synflow"), name="label_free_ensemble")
+#: Members of the default label-free ensemble: one proxy from each label-free family --
+#: feature correlation (MeCo), input-Jacobian correlation (jacov) and data-free synaptic
+#: flow (synflow). Chosen on NB-201 by split-half selection over every 2-4 member
+#: combination of label-free proxies (see ``docs/BENCHMARKS.md``).
+LABEL_FREE_ENSEMBLE = RankEnsemble(("meco", "jacov", "synflow"), name="label_free_ensemble")
 
 
 def label_free_ensemble(

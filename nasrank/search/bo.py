@@ -49,7 +49,9 @@ class PredictorBO(Searcher):
     samples, ``n_candidates`` in all, as in BANANAS.
 
     The first ``n_init`` proposals are random, or (``init="proxy"``, the default when the
-    pool has scores) the best of the pool by mean normalised proxy rank.
+    pool has scores) the best of the pool by mean normalised proxy rank -- the
+    "zero-cost warm-up" of Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS",
+    ICLR 2021.
 
     Args:
         predictor: A predictor instance with ``fit(X, y)`` / ``predict_dist(X)`` (cloned
@@ -62,7 +64,7 @@ class PredictorBO(Searcher):
         features: ``archs -> (n, d)`` array replacing the encoding (custom spaces).
         use_scores: Append the pool's standardised proxy scores to the features.
         acquisition: One of :data:`ACQUISITIONS`.
-        n_init: Initial proposals before the first fit (default 10 random, 3 by proxy).
+        n_init: Initial proposals before the first fit (default 10, as in BANANAS).
         init: ``"random"``, ``"proxy"`` or ``"auto"``.
         n_candidates: Candidates per step in an open (or very large) space.
         n_parents: Best architectures mutated per step in an open space.
@@ -103,7 +105,7 @@ class PredictorBO(Searcher):
         if init == "proxy" and not has_scores:
             raise ValueError("init='proxy' needs a pool with proxy scores")
         if n_init is None:
-            n_init = 3 if init == "proxy" else 10
+            n_init = 10
         if n_init < 1 or n_candidates < 1 or n_parents < 1:
             raise ValueError("n_init, n_candidates and n_parents must be >= 1")
         self.predictor = predictor

@@ -81,11 +81,10 @@ def test_get_params_round_trip_and_clone(name):
     params = p.get_params(deep=False)
     q = type(p)(**params)
     assert q.get_params(deep=False) == params
-    p.set_params(random_state=7)
-    assert p.get_params()["random_state"] == 7
     assert repr(q) == repr(p)
     clone = p.clone()
     assert clone is not p and not clone.is_fitted and repr(clone) == repr(p)
+    assert p.set_params(random_state=7) is p and p.get_params()["random_state"] == 7
     with pytest.raises(ValueError, match="invalid parameter"):
         p.set_params(not_a_parameter=1)
 

@@ -51,6 +51,8 @@ def test_featurize_space_encodings_and_stored_proxies(nb201_bench):
     assert np.isnan(zc[5]) and np.nanmin(zc) > 0 and np.nanmax(zc) == 1.0  # pool ranks
     raw = featurize("nb201", archs, "zc", benchmark=nb201_bench, zc_transform="raw")
     assert np.nanmax(raw.values) > 1.0
+    ranked = featurize("nb201", archs, "path", transform="rank")
+    assert np.nanmax(ranked.values) == 1.0 and np.nanmin(ranked.values) > 0
     with pytest.raises(FeatureSetError, match="benchmark"):
         featurize("nb201", archs, "zc")
     with pytest.raises(FeatureSetError, match="not defined for space"):
@@ -103,3 +105,23 @@ def test_evaluate_transfer_aligns_columns_and_reports_modes(nb201_bench):
     with pytest.raises(FeatureSetError, match="share no feature"):
         evaluate_transfer(GBDTPredictor(), [(Xa.select(Xa.names[:30]), y[:30])],
                           (Xb.select(Xb.names[:84]), y[30:]))
+
+
+def test_engine_proxy_features_are_computed_and_cached(tmp_path, monkeypatch):
+    from nasrank.encodings import EncodingCache
+
+    archs = ["(2, 2, 2, 2, 2, 2)", "(1, 1, 1, 1, 1, 1)", "(3, 3, 3, 3, 3, 3)"]
+    cache = EncodingCache(tmp_path)
+    X = featurize("nb201", archs, "onehot,zc-engine", proxies=["params"], cache=cache,
+                  zc_transform="raw")
+    assert X.names[-1] == "zc:params"
+    assert X.values[0, -1] == pytest.approx(1.531546)  # MB of params, all nor_conv_3x3
+    import nasrank.proxies
+
+    def boom(*a, **k):
+        raise AssertionError("should come from the cache")
+
+    monkeypatch.setattr(nasrank.proxies, "score", boom)
+    again = featurize("nb201", archs, "zc-engine", proxies=["params"], cache=cache,
+                      zc_transform="raw")
+    assert np.array_equal(again.values[:, 0], X.values[:, -1])
