@@ -11,6 +11,8 @@ Modes:
   then restarted to completion; the two stores must hold identical scores.
 * ``throughput`` -- the same pool scored by 1 worker and by 2 workers (``--threads`` each),
   fresh stores: architectures per second, and identical scores.
+* ``ray`` -- the same pool scored by the local process pool and by the Ray executor (a local
+  Ray instance, ``--workers`` actors), fresh stores: identical scores, and the wall times.
 
 Every run is a ``nasrank score-space`` subprocess; wall time is measured around it, peak
 memory two ways: ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` (largest single process) and the
@@ -22,6 +24,7 @@ Usage::
         --workers 8 --threads 2 --export nb201_cifar10_scores.parquet
     python benchmarks/score_space_nb201.py kill --pool 200 --proxies params,flops,synflow,nwot
     python benchmarks/score_space_nb201.py throughput --pool 60 --proxies params,flops,synflow,nwot
+    python benchmarks/score_space_nb201.py ray --pool 50 --proxies params,flops,synflow,nwot
 """
 
 from __future__ import annotations
@@ -47,17 +50,21 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("mode", choices=("full", "kill", "throughput"))
+    p.add_argument("mode", choices=("full", "kill", "throughput", "ray"))
     p.add_argument(
         "--data",
         default=f"cifar10:{DEFAULT_DATA}",
         help="data spec (default cifar10:../shared/data/cifar10-mini)",
     )
     p.add_argument("--proxies", default=None, help="default: all (full), params,flops,synflow,nwot")
-    p.add_argument("--pool", default=None, help="default: all (full), 200 (kill), 60 (throughput)")
+    p.add_argument(
+        "--pool", default=None, help="default: all (full), 200 (kill), 60 (throughput), 50 (ray)"
+    )
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=None, help="full/kill: workers (default 1)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="full/kill/ray: workers (default 1, 2, 2)"
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
     p.add_argument(
         "--store", type=Path, help="full: the store (default results/nb201_cifar10.sqlite)"
@@ -250,36 +257,53 @@ def kill(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     }
 
 
+def _measured_run(base: list[str], extra: list[str], store: Path, what: str) -> dict[str, Any]:
+    """One ``score-space`` run into a fresh ``store``: its timings and memory."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    report_path = store.with_suffix(".json")
+    run = _checked(Run([*base, *extra, "--store", str(store), "--json", str(report_path)]), what)
+    report = json.loads(report_path.read_text())
+    return {
+        "wall_seconds": run.wall,
+        "cpu_seconds": run.cpu,
+        "cpu_seconds_per_arch": run.cpu / max(1, report["archs_scored"]),
+        "scoring_seconds": report["wall_seconds"],
+        "archs_per_second": report["archs_scored"] / run.wall,
+        "median_engine_seconds_per_arch": report["median_seconds_per_arch"],
+        "median_worker_seconds_per_arch": report["median_wall_seconds"],
+        "peak_rss_mib_process_tree": run.peak_tree_rss / 2**20,
+    }
+
+
 def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     pool = args.pool or "60"
     proxies = args.proxies or "params,flops,synflow,nwot"
     base = _common(args, pool, proxies)
     out: dict[str, Any] = {"pool": pool, "proxies": proxies, "threads": args.threads}
-    stores = {}
-    for workers in (1, 2):
-        store = work / f"w{workers}.sqlite"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{store}{suffix}").unlink(missing_ok=True)
-        report_path = work / f"w{workers}.json"
-        run = _checked(
-            Run([*base, "--workers", str(workers), "--store", str(store), "--json",
-                 str(report_path)]),
-            f"{workers}-worker run",
-        )  # fmt: skip
-        report = json.loads(report_path.read_text())
-        out[f"workers_{workers}"] = {
-            "wall_seconds": run.wall,
-            "cpu_seconds": run.cpu,
-            "cpu_seconds_per_arch": run.cpu / max(1, report["archs_scored"]),
-            "scoring_seconds": report["wall_seconds"],
-            "archs_per_second": report["archs_scored"] / run.wall,
-            "median_engine_seconds_per_arch": report["median_seconds_per_arch"],
-            "median_worker_seconds_per_arch": report["median_wall_seconds"],
-            "peak_rss_mib_process_tree": run.peak_tree_rss / 2**20,
-        }
-        stores[workers] = store
+    stores = {w: work / f"w{w}.sqlite" for w in (1, 2)}
+    for workers, store in stores.items():
+        extra = ["--workers", str(workers)]
+        out[f"workers_{workers}"] = _measured_run(base, extra, store, f"{workers}-worker run")
     out["speedup"] = out["workers_2"]["archs_per_second"] / out["workers_1"]["archs_per_second"]
     out["identical"] = _rows(stores[1]) == _rows(stores[2])
+    return out
+
+
+def ray_vs_local(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    pool = args.pool or "50"
+    proxies = args.proxies or "params,flops,synflow,nwot"
+    workers = str(args.workers or 2)
+    base = _common(args, pool, proxies)
+    out: dict[str, Any] = {"pool": pool, "proxies": proxies, "workers": int(workers)}
+    stores = {name: work / f"{name}.sqlite" for name in ("local", "ray")}
+    for name, store in stores.items():
+        extra = ["--workers", workers, "--executor", name]
+        out[name] = _measured_run(base, extra, store, f"{name} run")
+    a, b = _rows(stores["local"]), _rows(stores["ray"])
+    out["rows"] = len(a)
+    out["rows_differing"] = sum(b.get(k) != v for k, v in a.items()) + len(b.keys() - a.keys())
+    out["identical"] = a == b
     return out
 
 
@@ -291,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         result = full(args)
     else:
         with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
-            result = (kill if args.mode == "kill" else throughput)(args, Path(tmp))
+            mode = {"kill": kill, "throughput": throughput, "ray": ray_vs_local}[args.mode]
+            result = mode(args, Path(tmp))
     result["mode"] = args.mode
     result["cpus"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     result["load_average"] = os.getloadavg()

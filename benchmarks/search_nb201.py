@@ -9,10 +9,11 @@ Parts (``--parts``, default all):
 ``nb201``
     Full NB-201 CIFAR-10 (``nb201-analog``, 15,625 architectures): queries until the
     table's optimum is found and mean best accuracy after 20 queries. Predictor BO, RE, LS
-    and random search run over the whole space without proxies; RoBoT and proxy top-k
-    need proxy scores of every candidate, which the engine cannot compute for 15,625
-    networks here, so they run over ``--pool-n`` sampled architectures scored with the
-    data-free proxies params, flops and synflow (synthetic batch), as does "bo+zc".
+    and random search run over the whole space without proxies; RoBoT, proxy top-k and
+    "bo+zc" (predictor BO with proxy features and the zero-cost warm-up) take their proxy
+    scores from the shipped table ``--table`` (default ``nb201-cifar10``, produced by
+    ``nasrank score-space``; see ``ship_nb201_table.py``), i.e. over every architecture
+    the table covers.
 ``resume``
     Kill-and-resume of ``nasrank search``: SIGKILL mid-run, rerun the same command,
     compare with an uninterrupted run.
@@ -199,7 +200,6 @@ def part_suite_zero(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any
 def part_nb201(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any]:
     from nasrank.benchmarks import load_benchmark
     from nasrank.cli.search import plot_runs
-    from nasrank.data import load_batch
     from nasrank.search import (
         LocalSearch,
         PredictorBO,
@@ -208,28 +208,23 @@ def part_nb201(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any]:
         RoBoT,
         ZeroCostTopK,
         make_pool,
-        score_pool,
+        table_scores,
     )
     from nasrank.spaces import get_space
+    from nasrank.tables import load_table
 
     space = get_space("nb201")
     bench = load_benchmark("nb201-analog")
     opt_arch, opt = bench.optimum()
     full = make_pool(space, "benchmark", benchmark=bench)
     print(f"nb201-analog: {len(full)} archs, optimum {opt} ({opt_arch})", flush=True)
-    sampled = make_pool(space, args.pool_n, benchmark=bench, seed=0)
-    batch = load_batch("synthetic", batch_size=32, seed=0)
+    table = load_table(args.table)
+    proxies = args.table_proxies.split(",") if args.table_proxies else list(table.proxies)
     t0 = time.perf_counter()
-    last = [0.0]
-
-    def tick(done: int, total: int) -> None:
-        if time.perf_counter() - last[0] > 60 or done == total:
-            last[0] = time.perf_counter()
-            print(f"  scoring {done}/{total} ({last[0] - t0:.0f} s)", flush=True)
-
-    scored = score_pool(sampled, ["params", "flops", "synflow"], batch, seed=0, progress=tick)
-    score_seconds = time.perf_counter() - t0
+    scored = table_scores(full, table, proxies)
+    attach_seconds = time.perf_counter() - t0
     pool_opt = max(bench.query(a) for a in scored.archs)
+    print(f"  table {table.describe()}: {len(scored)} archs, pool best {pool_opt}", flush=True)
 
     def on(pool: Any, cls: Any) -> Any:
         return lambda seed, **kw: cls(space, pool=pool, seed=seed, **kw)
@@ -252,18 +247,19 @@ def part_nb201(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any]:
         markdown(
             summary,
             f"nb201-analog CIFAR-10: 15,625 archs, optimum {opt:g}; "
-            f"robot/zc-topk/bo+zc on {len(scored)} sampled archs (pool best {pool_opt:g})",
+            f"robot/zc-topk/bo+zc on table {table.name} ({len(scored)} archs, "
+            f"{','.join(proxies)}; pool best {pool_opt:g})",
         ),
         flush=True,
     )
     return {
         "optimum": {"arch": opt_arch, "value": opt},
-        "sampled_pool": {
+        "proxy_pool": {
+            "table": table.describe(),
             "n": len(scored),
             "best": pool_opt,
             "proxies": list(scored.proxies),
-            "scoring_seconds": score_seconds,
-            "data": batch.source,
+            "attach_seconds": attach_seconds,
         },
         "summary": summary,
         "runs": _runs_json(results, opt),
@@ -438,7 +434,8 @@ def main() -> None:
     p.add_argument("--tasks", default=",".join(TASKS), help="Suite-Zero tasks (comma list)")
     p.add_argument("--suite-zero", type=Path, default=SUITE_ZERO)
     p.add_argument("--proxies", default="all", help="stored Suite-Zero columns for the pools")
-    p.add_argument("--pool-n", type=int, default=1000, help="sampled pool for proxies on nb201")
+    p.add_argument("--table", default="nb201-cifar10", help="proxy table for robot/zc-topk/bo+zc")
+    p.add_argument("--table-proxies", help="comma list of table columns (default all)")
     p.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

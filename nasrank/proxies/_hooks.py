@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -41,6 +41,7 @@ def capture_outputs(
     *,
     inputs_of: bool = False,
     require_all: bool = True,
+    reduce: Callable[[nn.Module, object, object], torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Run ``model(inputs)`` once and return the output tensor of each named module
     (the first call's output if a module runs several times).
@@ -48,13 +49,20 @@ def capture_outputs(
     Args:
         inputs_of: Capture each module's first input instead of its output.
         require_all: Raise if a named module did not run; otherwise leave it out.
+        reduce: ``(module, args, out) -> tensor`` computed inside the hook and kept
+            instead of the activation (e.g. a spectrum), so large activations are not held.
     """
     captured: dict[str, torch.Tensor] = {}
     handles = []
     for name in names:
 
-        def hook(_m: nn.Module, args: object, out: object, name: str = name) -> None:
-            captured.setdefault(name, _first_tensor(args if inputs_of else out).detach())
+        def hook(m: nn.Module, args: object, out: object, name: str = name) -> None:
+            if name in captured:
+                return
+            if reduce is not None:
+                captured[name] = reduce(m, args, out)
+            else:
+                captured[name] = _first_tensor(args if inputs_of else out).detach()
 
         handles.append(module_by_name(model, name).register_forward_hook(hook))
     try:

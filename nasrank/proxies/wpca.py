@@ -11,7 +11,7 @@ from torch import nn
 from nasrank.complexity import count_params
 from nasrank.errors import ProxyComputationError
 from nasrank.proxies._context import ProxyContext
-from nasrank.proxies._hooks import _first_tensor, module_by_name
+from nasrank.proxies._hooks import _first_tensor, capture_outputs
 from nasrank.proxies.registry import register_proxy
 
 __all__ = ["wpca", "wpca_score", "ffn_modules", "pca_dimension", "pca_eigenvalues"]
@@ -104,44 +104,18 @@ def pca_dimension(x: torch.Tensor, eta: float = ETA) -> int:
     return _count(pca_eigenvalues(x), eta)
 
 
-@torch.no_grad()
-def _spectra(
-    model: nn.Module, inputs: torch.Tensor, names: Sequence[str], *, require_all: bool
-) -> dict[str, torch.Tensor]:
-    """One forward pass; the output spectrum of each named module (its first call).
-
-    An expanding ``nn.Linear`` is analysed from its input (see
-    :func:`_linear_output_eigenvalues`); any other module from its output.
-    """
-    spectra: dict[str, torch.Tensor] = {}
-    handles = []
-    for name in names:
-
-        def hook(m: nn.Module, args: object, out: object, name: str = name) -> None:
-            if name in spectra:
-                return
-            if isinstance(m, nn.Linear) and m.in_features < m.out_features:
-                spectra[name] = _linear_output_eigenvalues(m, _first_tensor(args))
-            else:
-                spectra[name] = pca_eigenvalues(_first_tensor(out))
-
-        handles.append(module_by_name(model, name).register_forward_hook(hook))
-    try:
-        model(inputs)
-    finally:
-        for h in handles:
-            h.remove()
-    missing = [n for n in names if n not in spectra]
-    if missing and require_all:
-        raise ProxyComputationError(f"modules {missing} did not run in the forward pass")
-    return spectra
+def _spectrum(m: nn.Module, args: object, out: object) -> torch.Tensor:
+    # An expanding nn.Linear is analysed from its input (see _linear_output_eigenvalues).
+    if isinstance(m, nn.Linear) and m.in_features < m.out_features:
+        return _linear_output_eigenvalues(m, _first_tensor(args))
+    return pca_eigenvalues(_first_tensor(out))
 
 
 def _score(
     model: nn.Module, inputs: torch.Tensor, names: Sequence[str], eta: float, *, explicit: bool
 ) -> float:
     # Discovered layers that never run (unused modules) are skipped; named ones must run.
-    spectra = _spectra(model, inputs, names, require_all=explicit)
+    spectra = capture_outputs(model, inputs, names, require_all=explicit, reduce=_spectrum)
     if not spectra:
         raise ProxyComputationError("none of the linear layers ran in the forward pass")
     return float(count_params(model) * sum(_count(ev, eta) for ev in spectra.values()))
