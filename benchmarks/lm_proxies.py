@@ -19,7 +19,10 @@ the flattened batch or per sequence then averaged, on all architectures for both
 conventions and on ``--ablation-n`` architectures for BERT-vs-PyTorch initialisation,
 eval-vs-train mode, uniform tokens and 128 sequences.
 
-Usage: python benchmarks/lm_proxies.py [--data-root DIR] [--part nlp|bert|both]
+``--part timing`` times wpca (20 BERT archs) and hidden_covariance (10 NLP archs) alone,
+2 torch threads, model build excluded -- run it on an idle machine.
+
+Usage: python benchmarks/lm_proxies.py [--data-root DIR] [--part nlp|bert|both|timing]
        [--ablation] [--ablation-n 100] [--json OUT]
 """
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import time
 from pathlib import Path
 
 import numpy as np
@@ -288,6 +292,38 @@ def bert(root: Path, seed: int, ablation: bool, ablation_n: int) -> dict:
     return report
 
 
+def timing(root: Path, seed: int, n_bert: int = 20, n_nlp: int = 10, threads: int = 2) -> dict:
+    """Median seconds per architecture of wpca and hidden_covariance alone (model build
+    excluded, timed apart), ``threads`` torch threads, on the benchmarks' first archs."""
+    torch.set_num_threads(threads)
+    out = {"threads": threads}
+    parts = [
+        ("nbbert", read_nbbert_rows(root / "nas-bench-bert"), BERT_DATA, BERT_BATCH,
+         "wpca", n_bert),
+        ("nbnlp", read_nbnlp_rows(root / "nas-bench-nlp"), NLP_DATA, NLP_BATCH,
+         "hidden_covariance", n_nlp),
+    ]  # fmt: skip
+    for space_name, rows, data, batch_size, proxy, n in parts:
+        space = get_space(space_name)
+        batch = load_batch(data, batch_size=batch_size, seed=seed)
+        build, run = [], []
+        for arch in sorted(set(rows["arch"]))[:n]:
+            t0 = time.perf_counter()
+            model = build_model(space, arch, seed=seed)
+            t1 = time.perf_counter()
+            score(model, batch, proxies=[proxy])
+            build.append(t1 - t0)
+            run.append(time.perf_counter() - t1)
+        out[proxy] = {
+            "space": space_name,
+            "archs": n,
+            "batch": f"{data} x {batch_size}",
+            "median_seconds": statistics.median(run),
+            "median_build_seconds": statistics.median(build),
+        }
+    return out
+
+
 def _plain(obj: object) -> object:
     return obj.item() if hasattr(obj, "item") else str(obj)
 
@@ -297,7 +333,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-root", type=Path, default=DEFAULT_ROOT)
-    parser.add_argument("--part", choices=["nlp", "bert", "both"], default="both")
+    parser.add_argument("--part", choices=["nlp", "bert", "both", "timing"], default="both")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ablation", action="store_true", help="add the variant tables")
     parser.add_argument("--ablation-n", type=int, default=100, help="subset for BERT settings")
@@ -310,6 +346,9 @@ def main() -> None:
     if args.part in ("bert", "both"):
         report["nbbert"] = bert(args.data_root, args.seed, args.ablation, args.ablation_n)
         print(json.dumps(report["nbbert"], indent=1, default=_plain))
+    if args.part == "timing":
+        report["timing"] = timing(args.data_root, args.seed)
+        print(json.dumps(report["timing"], indent=1, default=_plain))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=_plain))
 

@@ -222,6 +222,7 @@ def part_nb201(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any]:
     proxies = args.table_proxies.split(",") if args.table_proxies else list(table.proxies)
     t0 = time.perf_counter()
     scored = table_scores(full, table, proxies)
+    data_free = table_scores(full, table, ["params", "flops", "synflow"])
     attach_seconds = time.perf_counter() - t0
     pool_opt = max(bench.query(a) for a in scored.archs)
     print(f"  table {table.describe()}: {len(scored)} archs, pool best {pool_opt}", flush=True)
@@ -237,8 +238,12 @@ def part_nb201(args: argparse.Namespace, seeds: list[int]) -> dict[str, Any]:
         "robot": (on(scored, RoBoT), 100, {}),
         "zc-topk": (on(scored, ZeroCostTopK), 100, {}),
         "bo+zc": (on(scored, PredictorBO), 100, {}),
+        # the predictor's own contribution: proxy features, random instead of warm-up init
+        "bo+zc/random-init": (on(scored, PredictorBO), 100, {"init": "random"}),
+        # the data-free proxies `nasrank search` uses by default
+        "robot/params,flops,synflow": (on(data_free, RoBoT), 100, {}),
     }
-    methods = {k: v for k, v in methods.items() if k.split("+")[0] in args.methods}
+    methods = {k: v for k, v in methods.items() if k.split("+")[0].split("/")[0] in args.methods}
     results = run_methods(methods, bench, seeds, opt, "nb201")
     summary = summary_rows(results, opt)
     plot = args.out / "search_nb201_analog.png"
