@@ -583,6 +583,7 @@ def plot_runs(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    shown: list[float] = [optimum]  # y-range: the curves after their first few queries
     for method, runs in results.items():
         budget = max(r.budget for r in runs)
         curves = np.full((len(runs), budget), np.nan)
@@ -595,6 +596,11 @@ def plot_runs(
         mean, std = np.nanmean(curves, 0), np.nanstd(curves, 0)
         ax.plot(x, mean, label=f"{method} (n={len(runs)})")
         ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+        tail = slice(min(3, budget - 1), None)
+        shown += [float(np.nanmin(mean[tail])), float(np.nanmax(mean[tail]))]
+    lo, hi = min(shown), max(shown)
+    pad = 0.08 * (hi - lo) if hi > lo else 1.0
+    ax.set_ylim(lo - pad, hi + pad)
     ax.axhline(optimum, color="k", linestyle="--", linewidth=0.8, label="optimum")
     ax.set_xlabel("queries")
     ax.set_ylabel(f"best {metric} so far")
