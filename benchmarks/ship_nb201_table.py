@@ -46,7 +46,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the store's data key (default: the fingerprint of the --data batch, or the "
         "store's only nb201 run with --seed when the data is not on this machine)",
     )
-    p.add_argument("--proxies", help="comma list (default: every proxy stored for the run)")
+    p.add_argument(
+        "--proxies",
+        help="comma list (default: every proxy stored for the run for as many archs as the "
+        "best covered one)",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
     p.add_argument("--command", help="the scoring command recorded in the metadata")
     p.add_argument("--json", type=Path, help="write the summary as JSON")
@@ -90,6 +94,27 @@ def data_key_of(args: argparse.Namespace, store: Any) -> str:
         return str(runs[0]["data"])
 
 
+def complete_proxies(store_path: str, key: str, seed: int, names: list[str]) -> list[str]:
+    """The proxies among ``names`` stored for as many architectures as the best covered one
+    (a proxy still being computed would shrink the table to the archs it has reached)."""
+    import sqlite3
+
+    from nasrank.proxies import PROXIES
+
+    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT proxy, version, COUNT(*) FROM scores WHERE space = 'nb201' AND data = ? "
+            "AND seed = ? GROUP BY proxy, version",
+            (key, seed),
+        ).fetchall()
+    counts = {p: n for p, v, n in rows if p in names and v == PROXIES.get(p).store_version}
+    most = max((counts.get(n, 0) for n in names), default=0)
+    partial = [f"{n} ({counts.get(n, 0):,})" for n in names if counts.get(n, 0) < most]
+    if partial:
+        print(f"left out, not yet stored for all {most:,} archs: {', '.join(partial)}")
+    return [n for n in names if counts.get(n, 0) == most]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from nasrank.benchmarks import load_benchmark
@@ -99,11 +124,12 @@ def main(argv: list[str] | None = None) -> int:
 
     store = ScoreStore(args.store, read_only=True)
     key = data_key_of(args, store)
-    proxies = (
-        [p.strip() for p in args.proxies.split(",") if p.strip()]
-        if args.proxies
-        else stored_proxy_names(store, "nb201", key, args.seed)
-    )
+    if args.proxies:
+        proxies = [p.strip() for p in args.proxies.split(",") if p.strip()]
+    else:
+        proxies = complete_proxies(
+            args.store, key, args.seed, stored_proxy_names(store, "nb201", key, args.seed)
+        )
     command = args.command or (
         f"nasrank score-space --space nb201 --data {args.data} --batch-size {args.batch_size} "
         f"--seed {args.seed} --proxies {','.join(proxies)} --pool all --store "
