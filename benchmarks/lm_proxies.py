@@ -45,6 +45,7 @@ from nasrank.data import load_batch
 from nasrank.metrics import kendall
 from nasrank.proxies import score
 from nasrank.proxies.hidden_covariance import _score as hidden_covariance_of
+from nasrank.proxies.hidden_covariance import _states_read
 from nasrank.proxies.wpca import _count, _linear_output_eigenvalues
 from nasrank.spaces import get_space
 from nasrank.store import build_model
@@ -107,7 +108,7 @@ def _nlp_variants(archs: list[str], batch_size: int, seq: int, seed: int) -> pd.
             h.remove()
         r = {}
         for j, o in caught.items():
-            read = torch.cat([torch.zeros_like(o[:, :1]), o[:, :-1]], dim=1)
+            read = _states_read(model.rnns[j], o)
             r[f"layer {j + 1}, states read h_0..h_T-1, units"] = _safe(hidden_covariance_of, read)
             r[f"layer {j + 1}, outputs h_1..h_T, units"] = _safe(hidden_covariance_of, o)
             if j == 0 and batch_size * seq <= 1000:

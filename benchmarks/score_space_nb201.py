@@ -168,6 +168,12 @@ def _stored_archs(path: Path) -> int:
         return 0
 
 
+def _remove_store(path: Path) -> None:
+    """Delete a SQLite store with its WAL and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def _common(args: argparse.Namespace, pool: str, proxies: str) -> list[str]:
     return [
         "--space", "nb201", "--data", args.data, "--proxies", proxies, "--pool", pool,
@@ -217,8 +223,7 @@ def kill(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     workers = str(args.workers or 2)
     clean, killed = work / "clean.sqlite", work / "killed.sqlite"
     for path in (clean, killed):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        _remove_store(path)
     base = _common(args, pool, proxies)
     # the reference run uses one worker, the killed one `workers`: scores must not depend on it
     ref = _checked(Run([*base, "--workers", "1", "--store", str(clean)]), "reference run")
@@ -259,8 +264,7 @@ def kill(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def _measured_run(base: list[str], extra: list[str], store: Path, what: str) -> dict[str, Any]:
     """One ``score-space`` run into a fresh ``store``: its timings and memory."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    _remove_store(store)
     report_path = store.with_suffix(".json")
     run = _checked(Run([*base, *extra, "--store", str(store), "--json", str(report_path)]), what)
     report = json.loads(report_path.read_text())

@@ -64,11 +64,21 @@ def _fallback_states(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     return ran[last[-1]]
 
 
-def _layer_states(
-    model: nn.Module, inputs: torch.Tensor, module: str, initial_state: bool
-) -> torch.Tensor:
+def _model_score(
+    model: nn.Module, inputs: torch.Tensor, module: str | None, layer: int, initial_state: bool
+) -> float:
+    """The score of ``model`` as given (the callers pass their own copy in eval mode)."""
+    if module is None:
+        names = hidden_state_modules(model)
+        if not names and layer == 0:
+            return _score(_fallback_states(model, inputs))
+        if not 0 <= layer < len(names):
+            raise ProxyComputationError(
+                f"layer {layer} out of range; the model has {len(names)} recurrent layers"
+            )
+        module = names[layer]
     out = capture_outputs(model, inputs, [module])[module]
-    return _states_read(module_by_name(model, module), out) if initial_state else out
+    return _score(_states_read(module_by_name(model, module), out) if initial_state else out)
 
 
 def _score(hidden: torch.Tensor) -> float:
@@ -114,17 +124,7 @@ def hidden_covariance_score(
             hidden)``) unless the module is an ``nn.RNN``/``LSTM``/``GRU`` with
             ``batch_first=False``; an output without a time axis is used as it is.
     """
-    model = copy.deepcopy(model).eval()
-    if module is None:
-        names = hidden_state_modules(model)
-        if not names and layer == 0:
-            return _score(_fallback_states(model, inputs))
-        if not 0 <= layer < len(names):
-            raise ProxyComputationError(
-                f"layer {layer} out of range; the model has {len(names)} recurrent layers"
-            )
-        module = names[layer]
-    return _score(_layer_states(model, inputs, module, initial_state))
+    return _model_score(copy.deepcopy(model).eval(), inputs, module, layer, initial_state)
 
 
 @register_proxy(
@@ -153,8 +153,4 @@ def hidden_covariance(ctx: ProxyContext) -> float:
     better. Other layers, any hidden-state module, outputs ``h_1..h_T`` instead:
     :func:`hidden_covariance_score`.
     """
-    model = ctx.copy().eval()
-    names = hidden_state_modules(model)
-    if not names:
-        return _score(_fallback_states(model, ctx.inputs))
-    return _score(_layer_states(model, ctx.inputs, names[0], initial_state=True))
+    return _model_score(ctx.copy().eval(), ctx.inputs, None, 0, initial_state=True)

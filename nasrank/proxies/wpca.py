@@ -48,6 +48,12 @@ def _work_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.float64 if x.dtype == torch.float64 else torch.float32
 
 
+def _centred_rows(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as a ``(rows, D)`` matrix (all leading dimensions flattened), column-centred."""
+    rows = x.reshape(-1, x.shape[-1]).to(_work_dtype(x))
+    return rows - rows.mean(dim=0, keepdim=True)
+
+
 def pca_eigenvalues(x: torch.Tensor) -> torch.Tensor:
     """Principal-component variances (unnormalised, descending, float64) of ``x``.
 
@@ -58,8 +64,7 @@ def pca_eigenvalues(x: torch.Tensor) -> torch.Tensor:
     Shapes:
         ``x``: ``(..., D)`` -> ``(min(N, D),)``.
     """
-    rows = x.reshape(-1, x.shape[-1]).to(_work_dtype(x))
-    rows = rows - rows.mean(dim=0, keepdim=True)
+    rows = _centred_rows(x)
     n, d = rows.shape
     gram = rows.T @ rows if n >= d else rows @ rows.T
     return torch.linalg.eigvalsh(gram.double()).flip(0).clamp_min(0.0)
@@ -74,8 +79,7 @@ def _linear_output_eigenvalues(linear: nn.Linear, x: torch.Tensor) -> torch.Tens
     expanding layer (``in < out``) only ``in x in`` matrices are decomposed. Padded with
     zeros to ``min(N, out)`` values, like :func:`pca_eigenvalues` of the output.
     """
-    rows = x.reshape(-1, x.shape[-1]).to(_work_dtype(x))
-    rows = rows - rows.mean(dim=0, keepdim=True)
+    rows = _centred_rows(x)
     s, u = torch.linalg.eigh((rows.T @ rows).double())
     b = linear.weight.detach().double() @ (u * s.clamp_min(0.0).sqrt())
     ev = torch.linalg.eigvalsh(b.T @ b).flip(0).clamp_min(0.0)
