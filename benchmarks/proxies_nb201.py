@@ -7,6 +7,9 @@ CIFAR-10 training images (seed 0), and reports per proxy:
 * Spearman/Kendall/top-10 % precision of our score with ``val_accuracy``;
 * the reference Spearman of the *stored* Suite-Zero score on the same architectures;
 * the rank agreement (Spearman) of our score with the stored one, per architecture;
+* a 95 % bootstrap interval of that Spearman (``--bootstrap`` resamples of the archs), and
+  the Spearman with the same architectures' final CIFAR-10 test accuracy from
+  ``nb201-analog`` (task cifar10; the GradSign authors correlate with test accuracy);
 * median seconds per architecture, each proxy alone and the full set together
   (model build excluded), on ``--timing-n`` architectures with ``--threads`` threads;
 
@@ -89,6 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--recompute", default="", help="comma-separated proxies to recompute")
     p.add_argument("--reverse", action="store_true",
                    help="score in reverse order (a second process can then share the work)")
+    p.add_argument("--bootstrap", type=int, default=2000,
+                   help="bootstrap resamples for the 95 %% interval of Spearman (0: none)")
     p.add_argument("--json", type=Path, default=None, help="write results JSON here")
     return p.parse_args(argv)
 
@@ -202,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- metrics -----------------------------------------------------------------------
     truth = np.array([table[k]["val_accuracy"] for k in keys], dtype=np.float64)
+    final = _final_accuracy(keys) if args.task == "cifar10" else None
     pool = [{n: (math.nan if cache[k]["scores"].get(n) is None else cache[k]["scores"][n])
              for n in names} for k in keys]
     rows: dict[str, dict[str, Any]] = {}
@@ -213,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             "top10_precision": top_k_precision(ours, truth, 0.1),
             "nan_count": int(np.isnan(ours).sum()),
         }
+        if args.bootstrap > 0:
+            row["spearman_ci95"] = _bootstrap_ci(ours, truth, args.bootstrap, args.seed)
+        if final is not None:
+            row["spearman_final_accuracy"] = spearman(ours, final)
         reasons = sorted({cache[k]["reasons"][n] for k in keys if n in cache[k]["reasons"]})
         if reasons:
             row["nan_reasons"] = reasons[:5]
@@ -237,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                 "kendall": kendall(values, truth),
                 "top10_precision": top_k_precision(values, truth, 0.1),
             }
+            if final is not None:
+                ensembles[ens.name]["spearman_final_accuracy"] = spearman(values, final)
     if LABEL_FREE_ENSEMBLE.name in ensembles:
         ensembles[LABEL_FREE_ENSEMBLE.name]["target"] = TARGETS["label_free_ensemble"]
 
@@ -261,6 +273,29 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(result, indent=2, default=_json_default))
         logger.info("wrote %s", args.json)
     return 0
+
+
+def _final_accuracy(keys: list[str]) -> np.ndarray:
+    """The archs' final CIFAR-10 test accuracy from ``nb201-analog`` (all 15,625 are covered)."""
+    from nasrank.benchmarks import load_benchmark
+
+    bench = load_benchmark("nb201-analog")
+    return np.array([bench.query(k) for k in keys], dtype=np.float64)
+
+
+def _bootstrap_ci(ours: np.ndarray, truth: np.ndarray, n_resamples: int, seed: int
+                  ) -> list[float]:
+    """95 % percentile-bootstrap interval of Spearman over architectures (NaN pairs dropped)."""
+    from scipy import stats
+
+    keep = ~(np.isnan(ours) | np.isnan(truth))
+    res = stats.bootstrap(
+        (ours[keep], truth[keep]),
+        lambda x, y: stats.spearmanr(x, y).statistic,
+        paired=True, vectorized=False, n_resamples=n_resamples, method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
+    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
 
 
 def _stored(entry: dict[str, Any], name: str) -> float:
@@ -313,8 +348,8 @@ def _fmt(v: Any, spec: str = ".3f") -> str:
 def _print_table(result: dict[str, Any]) -> None:
     rows = result["proxies"]
     print(f"\nNB-201 {result['task']}, {result['n']} archs, batch {result['batch']}")
-    print(f"{'proxy':<12}{'ours':>8}{'ref':>8}{'|diff|':>8}{'agree':>8}{'kendall':>9}"
-          f"{'top10%':>8}{'NaN':>5}{'med s':>8}{'cpu s':>8}  target")
+    print(f"{'proxy':<12}{'ours':>8}{'95% CI':>16}{'ref':>8}{'|diff|':>8}{'agree':>8}"
+          f"{'kendall':>9}{'top10%':>8}{'NaN':>5}{'final':>8}{'med s':>8}{'cpu s':>8}  target")
     order = sorted(rows, key=lambda n: -(rows[n]["spearman"]
                                          if not math.isnan(rows[n]["spearman"]) else -9))
     for n in order:
@@ -327,17 +362,21 @@ def _print_table(result: dict[str, Any]) -> None:
         if n in AGREEMENT_REQUIRED and "agreement_with_stored" in r:
             ok = r["agreement_with_stored"] >= 0.99
             target += f"; agree >= 0.99 {'ok' if ok else 'MISS'}"
-        print(f"{n:<12}{_fmt(r['spearman']):>8}{_fmt(r.get('reference_spearman')):>8}"
+        ci = r.get("spearman_ci95")
+        ci_text = f"{ci[0]:.3f}..{ci[1]:.3f}" if ci else "-"
+        print(f"{n:<12}{_fmt(r['spearman']):>8}{ci_text:>16}"
+              f"{_fmt(r.get('reference_spearman')):>8}"
               f"{_fmt(r.get('abs_diff')):>8}{_fmt(r.get('agreement_with_stored')):>8}"
               f"{_fmt(r['kendall']):>9}{_fmt(r['top10_precision'], '.2f'):>8}{r['nan_count']:>5}"
-              f"{_fmt(r.get('median_seconds')):>8}"
+              f"{_fmt(r.get('spearman_final_accuracy')):>8}{_fmt(r.get('median_seconds')):>8}"
               f"{_fmt(r.get('median_cpu_seconds_per_thread')):>8}  {target}")
     for name, e in result["ensembles"].items():
         target = ""
         if "target" in e:
             target = f">= {e['target']} {'ok' if e['spearman'] >= e['target'] else 'MISS'}"
         print(f"{name:<40}{_fmt(e['spearman']):>8}{_fmt(e['kendall']):>9}"
-              f"{_fmt(e['top10_precision'], '.2f'):>8}  {target}")
+              f"{_fmt(e['top10_precision'], '.2f'):>8}"
+              f"{_fmt(e.get('spearman_final_accuracy')):>8} (final)  {target}")
     t = result["timing"]
     if t:
         f = t["full_set"]
