@@ -4,9 +4,10 @@ Runs one or more search methods (``robot``, ``bo``, ``re``, ``ls``, ``random``,
 ``zc-topk``; comma-separated to compare them) for several seeds against a benchmark
 table, counting distinct queries, and reports per method the best value at the budget
 and the queries needed to reach the optimum of the candidate pool. Optionally trains the
-best architectures found for real (``--train-top K``) and persists every evaluation
-(``--storage``) so that a killed run, restarted with the same command, continues where
-it stopped.
+best architectures found for real (``--train-top K``; several at once with
+``--workers``, or on a Ray cluster with a GPU each: ``--executor ray --gpus-per-worker 1``)
+and persists every evaluation (``--storage``, and ``--checkpoint-dir`` for the trainings)
+so that a killed run, restarted with the same command, continues where it stopped.
 
 Proxy scores come from the benchmark's stored columns when it has them (Suite-Zero),
 else from a proxy table shipped with nasrank when it holds every requested proxy
@@ -122,6 +123,41 @@ def add_parser(sub: Any) -> None:
         "--train-top", type=int, default=0, metavar="K", help="train the K best found for real"
     )
     p.add_argument("--epochs", type=int, default=1, help="epochs for --train-top (default 1)")
+    p.add_argument(
+        "--train-size",
+        type=int,
+        help="--train-top: class-balanced training images drawn from --data (default all)",
+    )
+    p.add_argument(
+        "--checkpoint-dir",
+        metavar="DIR",
+        help="--train-top: checkpoint each training every epoch; the same command resumes",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="--train-top: local processes (default) or Ray actors (a cluster, one GPU each)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="--train-top: trainings at once (default 1 locally; Ray: as its CPUs/GPUs allow)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        help="--train-top: torch threads per training (default: cores / workers)",
+    )
+    p.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        default=0.0,
+        help="--executor ray: GPUs reserved per training (default 0; 1 for one GPU each)",
+    )
+    p.add_argument(
+        "--address", help="--executor ray: 'auto' or HOST:PORT (default: a local Ray instance)"
+    )
     p.add_argument(
         "--storage",
         metavar="URL",
@@ -274,6 +310,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--train-top must be >= 0, got {args.train_top}")
     if args.epochs < 1:
         raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.train_size is not None and args.train_size < 1:
+        raise UsageError(f"--train-size must be >= 1, got {args.train_size}")
+    executor = None
+    if args.train_top:
+        from nasrank.store import make_executor
+
+        try:
+            executor = make_executor(
+                args.executor,
+                args.workers,
+                args.threads,
+                address=args.address,
+                gpus=args.gpus_per_worker,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     space = get_space(args.space)
@@ -436,11 +488,17 @@ def run(args: argparse.Namespace) -> int:
                 results[method].append(result)
 
     payload = _report(results, pool_opt, table_opt, pool_arch, table_arch, metric, bench, config)
+    if args.json:  # the search's results are safe before any training starts
+        write_json(args.json, payload)
     if args.train_top:
         args.data = data_text
-        payload["trained"] = _train_top(args, space, results, objective0.maximize)
-    if args.json:
-        write_json(args.json, payload)
+
+        def save(trained: list[dict[str, Any]]) -> None:
+            payload["trained"] = trained
+            if args.json:
+                write_json(args.json, payload)
+
+        _train_top(args, space, results, objective0.maximize, executor, save)
     if args.plot:
         plot_runs(args.plot, results, pool_opt, metric, bench.name)
     return 0
@@ -526,10 +584,16 @@ def _report(
 
 
 def _train_top(
-    args: argparse.Namespace, space: Any, results: dict[str, list[Any]], maximize: bool
+    args: argparse.Namespace,
+    space: Any,
+    results: dict[str, list[Any]],
+    maximize: bool,
+    executor: Any,
+    save: Any,
 ) -> list[dict[str, Any]]:
-    from nasrank.data import load_dataset
-    from nasrank.search import TrainingObjective
+    """Train the ``--train-top`` best architectures found; ``save`` gets the records so
+    far after each one ends (best first; pending ones absent)."""
+    from nasrank.search.train_top import TrainJob, train_top
     from nasrank.search.trainer import TrainConfig
 
     best: dict[str, float] = {}
@@ -540,22 +604,25 @@ def _train_top(
     sign = 1.0 if maximize else -1.0
     ranked = sorted(best, key=lambda a: (-(sign * np.nan_to_num(best[a], nan=-np.inf)), a))
     top = ranked[: args.train_top]
-    train_data = load_dataset(args.data, split="train")
-    test_data = load_dataset(args.data, split="test")
-    objective = TrainingObjective.from_space(
-        space,
-        train_data,
+    job = TrainJob(
+        space.name,
+        args.data,
+        TrainConfig(epochs=args.epochs),
         num_classes=args.num_classes,
-        test_data=test_data,
-        config=TrainConfig(epochs=args.epochs),
+        train_size=args.train_size,
+        checkpoint_dir=args.checkpoint_dir,
     )
-    out = []
-    with progress(f"training the top {len(top)}", len(top)) as bar:
-        for arch in top:
-            objective(arch)
-            r = objective.results[arch]
-            out.append({"arch": arch, "benchmark_value": best[arch], **r.to_dict()})
-            bar.advance()
+    done: dict[str, dict[str, Any]] = {}
+
+    def record(r: dict[str, Any]) -> None:
+        done[r["arch"]] = {"arch": r["arch"], "benchmark_value": best[r["arch"]], **r}
+        save([done[a] for a in top if a in done])
+        bar.advance()
+
+    where = f"{executor.name}, {executor.workers or 'auto'} worker(s)"
+    with progress(f"training the top {len(top)} ({where})", len(top)) as bar:
+        train_top(top, job, executor, on_result=record)
+    out = [done[a] for a in top]
     print_table(
         f"top {len(top)} trained for {args.epochs} epoch(s) on {args.data}",
         ["architecture", "benchmark", "train acc", "test acc", "seconds", "device"],
@@ -563,10 +630,10 @@ def _train_top(
             [
                 o["arch"],
                 o["benchmark_value"],
-                o["train_accuracy"],
-                o["test_accuracy"],
-                o["seconds"],
-                o["device"],
+                o.get("train_accuracy", o.get("error")),
+                o.get("test_accuracy"),
+                o.get("seconds"),
+                o.get("device"),
             ]
             for o in out
         ],

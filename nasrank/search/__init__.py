@@ -48,6 +48,7 @@ from nasrank.search.pool import (
     table_scores,
 )
 from nasrank.search.storage import open_storage, run_key
+from nasrank.search.train_top import TrainJob, train_top
 from nasrank.search.trainer import TrainConfig, TrainResult, train
 
 # Registration happens here, explicitly, one import per searcher module.
@@ -76,6 +77,7 @@ __all__ = [
     "SearchResult",
     "Searcher",
     "TrainConfig",
+    "TrainJob",
     "TrainResult",
     "TrainingObjective",
     "ZeroCostTopK",
@@ -92,4 +94,5 @@ __all__ = [
     "summarise",
     "table_scores",
     "train",
+    "train_top",
 ]

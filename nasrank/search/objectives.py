@@ -117,7 +117,8 @@ class TrainingObjective:
     The value is the trained network's validation accuracy (test accuracy when there is
     no validation data, train accuracy when there is neither); the cost is the training
     time in seconds. Each architecture is trained once; results are kept in
-    :attr:`results`.
+    :attr:`results`. The network is built with torch's RNG seeded from ``seed``, so an
+    architecture's result does not depend on what was trained before it, or where.
 
     Args:
         build: ``arch -> nn.Module`` (a fresh, untrained model).
@@ -126,7 +127,7 @@ class TrainingObjective:
         test_data: Test data (optional).
         config: A :class:`~nasrank.search.trainer.TrainConfig` (default: its defaults).
         device: Device for training (default: CUDA when available).
-        seed: Training seed.
+        seed: Seed of the initial weights and of training.
         checkpoint_dir: Per-architecture checkpoints go to sub-directories of this one,
             so an interrupted training resumes.
         progress: Passed to the trainer.
@@ -175,14 +176,19 @@ class TrainingObjective:
         return len(self.results)
 
     def __call__(self, arch: str) -> Evaluation:
+        import torch
+
         from nasrank.search.trainer import TrainConfig, train
 
         if arch not in self.results:
+            with torch.random.fork_rng(devices=[]):  # seeded weights, caller's RNG untouched
+                torch.manual_seed(self.seed)
+                model = self.build(arch)
             directory = None
             if self.checkpoint_dir is not None:
                 directory = self.checkpoint_dir / hashlib.sha1(arch.encode()).hexdigest()[:16]
             self.results[arch] = train(
-                self.build(arch),
+                model,
                 self.train_data,
                 config=self.config if self.config is not None else TrainConfig(),
                 val_data=self.val_data,

@@ -11,7 +11,7 @@ those items if it is killed.
 * :class:`ProcessExecutor` -- ``concurrent.futures.ProcessPoolExecutor`` with ``spawn``
   workers, each limited to ``threads`` torch threads; workers exit when their parent dies.
 * :class:`RayExecutor` -- one Ray actor per worker (``pip install "nasrank[ray]"``), on a
-  local Ray instance or the cluster at ``address``.
+  local Ray instance or the cluster at ``address``; each actor may hold GPUs of its own.
 """
 
 from __future__ import annotations
@@ -219,25 +219,37 @@ class _RayWorker:
 
 
 class RayExecutor:
-    """``workers`` Ray actors with ``threads`` CPUs (torch threads) each.
+    """``workers`` Ray actors with ``threads`` CPUs (torch threads) and ``gpus`` GPUs each.
 
     Args:
-        workers: Actors; default (``None``) as many as the cluster's CPUs allow.
+        workers: Actors; default (``None``) as many as the cluster's CPUs allow (with
+            ``gpus``: as many as its GPUs allow).
         threads: Torch threads (and Ray CPUs reserved) per actor.
         address: ``None`` for a local Ray instance with ``workers * threads`` CPUs (or
             this machine's cores), ``"auto"`` for the running cluster, or ``"HOST:PORT"``.
             Ray is started here only when it is not initialised already. Every node
             needs the same nasrank installed.
+        gpus: GPUs reserved per actor (``0``: none; may be fractional to share one).
+            Ray sets each actor's ``CUDA_VISIBLE_DEVICES``, so its work sees its own
+            GPU(s) as ``cuda:0``...
     """
 
     name = "ray"
 
     def __init__(
-        self, workers: int | None = None, threads: int = 1, *, address: str | None = None
+        self,
+        workers: int | None = None,
+        threads: int = 1,
+        *,
+        address: str | None = None,
+        gpus: float = 0.0,
     ) -> None:
         if (workers is not None and workers < 1) or threads < 1:
             raise ValueError(f"workers and threads must be >= 1, got {workers} and {threads}")
+        if gpus < 0:
+            raise ValueError(f"gpus per worker must be >= 0, got {gpus}")
         self.threads = int(threads)
+        self.gpus = float(gpus)
         self.address = address
         self._workers = workers
         self.workers = workers or 0  # known once Ray is up
@@ -245,7 +257,7 @@ class RayExecutor:
     def __repr__(self) -> str:
         return (
             f"RayExecutor(workers={self._workers}, threads={self.threads}, "
-            f"address={self.address!r})"
+            f"gpus={self.gpus:g}, address={self.address!r})"
         )
 
     def _init(self) -> Any:
@@ -268,9 +280,19 @@ class RayExecutor:
                     logging_level=logging.WARNING,
                     log_to_driver=False,
                 )
+        resources = ray.cluster_resources()
+        if self.gpus > resources.get("GPU", 0):
+            from nasrank.errors import NasrankError
+
+            raise NasrankError(
+                f"each Ray worker asks for {self.gpus:g} GPU(s) but the cluster has "
+                f"{resources.get('GPU', 0):g}; ask for fewer (0: CPU only)"
+            )
         if self._workers is None:
-            cpus = int(ray.cluster_resources().get("CPU", 1))
+            cpus = int(resources.get("CPU", 1))
             self.workers = max(1, cpus // self.threads)
+            if self.gpus:
+                self.workers = min(self.workers, max(1, int(resources["GPU"] // self.gpus)))
         else:
             self.workers = self._workers
         return ray
@@ -279,7 +301,7 @@ class RayExecutor:
         self, job: Job, items: Iterable[T], *, max_in_flight: int | None = None
     ) -> Generator[tuple[T, Any], None, None]:
         ray = self._init()
-        actor_cls = ray.remote(num_cpus=self.threads)(_RayWorker)
+        actor_cls = ray.remote(num_cpus=self.threads, num_gpus=self.gpus)(_RayWorker)
         job_ref = ray.put(job)
         actors = [actor_cls.remote(job_ref, self.threads) for _ in range(self.workers)]
         per_actor = max(1, (max_in_flight or 2 * self.workers) // self.workers)
@@ -313,24 +335,38 @@ class RayExecutor:
 
 
 def make_executor(
-    kind: str, workers: int | None, threads: int | None, *, address: str | None = None
+    kind: str,
+    workers: int | None,
+    threads: int | None,
+    *,
+    address: str | None = None,
+    gpus: float = 0.0,
 ) -> Executor:
     """Build an executor from command-line choices.
 
     ``kind`` ``"local"`` with one worker runs inline (in this process); with more, a
     :class:`ProcessExecutor`. ``threads`` defaults to the cores divided by the workers.
+    ``gpus`` (per worker) needs ``"ray"``, which gives each actor GPUs of its own; local
+    workers share the GPUs this process sees.
 
     Raises:
-        ValueError: Unknown kind, or workers/threads below 1.
+        ValueError: Unknown kind, workers/threads below 1, negative gpus, or gpus with a
+            local executor.
     """
     if workers is not None and workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
     if threads is not None and threads < 1:
         raise ValueError(f"--threads must be >= 1, got {threads}")
+    if gpus < 0:
+        raise ValueError(f"--gpus-per-worker must be >= 0, got {gpus:g}")
     if kind == "local":
+        if gpus:
+            raise ValueError(
+                "--gpus-per-worker needs --executor ray (local workers share this machine's GPUs)"
+            )
         w = workers or 1
         t = threads or max(1, available_cpus() // w)
         return InlineExecutor(t) if w == 1 else ProcessExecutor(w, t)
     if kind == "ray":
-        return RayExecutor(workers, threads or 1, address=address)
+        return RayExecutor(workers, threads or 1, address=address, gpus=gpus)
     raise ValueError(f"unknown executor {kind!r}; choices: local, ray")

@@ -326,6 +326,9 @@ def test_default_search_uses_the_shipped_table(tmp_path, capsys):
         (["--proxies", "jacov"], "stores no score 'jacov'"),
         (["--metric", "acuracy"], "no metric 'acuracy'"),
         (["--method", "robot", "--proxies", "none"], "proxy scores"),
+        (["--train-top", "2", "--gpus-per-worker", "1"], "--executor ray"),
+        (["--train-top", "2", "--workers", "0"], "--workers"),
+        (["--train-top", "2", "--train-size", "0"], "--train-size"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(table, capsys, argv, message):
@@ -333,6 +336,26 @@ def test_bad_input_is_one_line_exit_2(table, capsys, argv, message):
     assert code == 2
     err = _one_line_error(capsys)
     assert message in err
+
+
+def test_search_trains_its_top_picks_and_resumes_them(table, tmp_path, capsys):
+    out, ckpt = tmp_path / "s.json", tmp_path / "ckpt"
+    argv = [
+        "search", "--space", "nb201", "--benchmark", f"table:{table}", "--method", "zc-topk",
+        "--budget", "4", "--train-top", "2", "--data", "synthetic:3x8x8:4", "--train-size",
+        "32", "--epochs", "1", "--threads", "1", "--checkpoint-dir", str(ckpt), "--json", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    first = json.loads(out.read_text())
+    assert main(argv) == 0  # again: resumed from the checkpoints, same results
+    again = json.loads(out.read_text())
+    assert "top 2 trained for 1 epoch(s)" in capsys.readouterr().out
+    best = sorted(((e["value"], e["arch"]) for e in first["runs"][0]["history"]), reverse=True)[:2]
+    trained = first["trained"]
+    assert [(t["benchmark_value"], t["arch"]) for t in trained] == best
+    assert all(t["epochs"] == 1 and t["device"] == "cpu" for t in trained)
+    assert [t["test_accuracy"] for t in again["trained"]] == [t["test_accuracy"] for t in trained]
+    assert len(list(ckpt.iterdir())) == 2
 
 
 def test_missing_benchmark_file_is_exit_2(capsys, tmp_path):
