@@ -612,6 +612,12 @@ def _train_top(
         train_size=args.train_size,
         checkpoint_dir=args.checkpoint_dir,
     )
+    if executor.name != "inline" and args.address is None:
+        from nasrank.data import load_dataset
+
+        # bad --data fails here in one line, not inside a worker process
+        load_dataset(args.data, split="train")
+        load_dataset(args.data, split="test")
     done: dict[str, dict[str, Any]] = {}
 
     def record(r: dict[str, Any]) -> None:

@@ -329,6 +329,7 @@ def test_default_search_uses_the_shipped_table(tmp_path, capsys):
         (["--train-top", "2", "--gpus-per-worker", "1"], "--executor ray"),
         (["--train-top", "2", "--workers", "0"], "--workers"),
         (["--train-top", "2", "--train-size", "0"], "--train-size"),
+        (["--train-top", "2", "--workers", "2", "--data", "cifar10:/nonexistent"], "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(table, capsys, argv, message):
