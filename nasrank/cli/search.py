@@ -593,7 +593,8 @@ def _train_top(
 ) -> list[dict[str, Any]]:
     """Train the ``--train-top`` best architectures found; ``save`` gets the records so
     far after each one ends (best first; pending ones absent)."""
-    from nasrank.search.train_top import TrainJob, train_top
+    from nasrank.errors import NasrankError
+    from nasrank.search.top_training import TrainJob, train_top
     from nasrank.search.trainer import TrainConfig
 
     best: dict[str, float] = {}
@@ -627,7 +628,19 @@ def _train_top(
 
     where = f"{executor.name}, {executor.workers or 'auto'} worker(s)"
     with progress(f"training the top {len(top)} ({where})", len(top)) as bar:
-        train_top(top, job, executor, on_result=record)
+        try:
+            train_top(top, job, executor, on_result=record)
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] not in ("ray", "concurrent"):
+                raise
+            # a worker died (killed, out of memory, data missing on a node): one line
+            lines = str(exc).strip().splitlines()
+            raise NasrankError(
+                f"a training worker failed ({type(exc).__name__}"
+                + (f": {lines[-1]}" if lines else "")
+                + f"); {len(done)} of {len(top)} trainings finished"
+                + (f" and are in {args.json}" if args.json else "")
+            ) from None
     out = [done[a] for a in top]
     print_table(
         f"top {len(top)} trained for {args.epochs} epoch(s) on {args.data}",

@@ -48,7 +48,7 @@ from nasrank.search.pool import (
     table_scores,
 )
 from nasrank.search.storage import open_storage, run_key
-from nasrank.search.train_top import TrainJob, train_top
+from nasrank.search.top_training import TrainJob, train_top
 from nasrank.search.trainer import TrainConfig, TrainResult, train
 
 # Registration happens here, explicitly, one import per searcher module.

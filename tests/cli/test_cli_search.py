@@ -329,7 +329,10 @@ def test_default_search_uses_the_shipped_table(tmp_path, capsys):
         (["--train-top", "2", "--gpus-per-worker", "1"], "--executor ray"),
         (["--train-top", "2", "--workers", "0"], "--workers"),
         (["--train-top", "2", "--train-size", "0"], "--train-size"),
-        (["--train-top", "2", "--workers", "2", "--data", "cifar10:/nonexistent"], "does not exist"),
+        (
+            ["--train-top", "2", "--workers", "2", "--data", "cifar10:/nonexistent"],
+            "does not exist",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(table, capsys, argv, message):
@@ -357,6 +360,30 @@ def test_search_trains_its_top_picks_and_resumes_them(table, tmp_path, capsys):
     assert all(t["epochs"] == 1 and t["device"] == "cpu" for t in trained)
     assert [t["test_accuracy"] for t in again["trained"]] == [t["test_accuracy"] for t in trained]
     assert len(list(ckpt.iterdir())) == 2
+
+
+def test_a_dying_training_worker_is_one_line_and_keeps_what_finished(
+    table, tmp_path, capsys, monkeypatch
+):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import nasrank.search.top_training as top_training
+
+    def first_then_die(archs, job, executor, *, on_result):
+        on_result({"arch": archs[0], "epochs": 1, "test_accuracy": 50.0})
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(top_training, "train_top", first_then_die)
+    out = tmp_path / "s.json"
+    argv = [
+        "search", "--space", "nb201", "--benchmark", f"table:{table}", "--method", "zc-topk",
+        "--budget", "4", "--train-top", "3", "--data", "synthetic:3x8x8:4", "--json", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 2
+    err = _one_line_error(capsys)
+    assert "training worker failed (BrokenProcessPool" in err and "1 of 3" in err
+    payload = json.loads(out.read_text())
+    assert len(payload["runs"]) == 1 and [t["test_accuracy"] for t in payload["trained"]] == [50.0]
 
 
 def test_missing_benchmark_file_is_exit_2(capsys, tmp_path):

@@ -12,7 +12,7 @@ directory must be on storage every node sees.
 
 Usage::
 
-    from nasrank.search.train_top import TrainJob, train_top
+    from nasrank.search.top_training import TrainJob, train_top
     from nasrank.search.trainer import TrainConfig
     from nasrank.store import make_executor
 
