@@ -281,20 +281,22 @@ class RayExecutor:
                     log_to_driver=False,
                 )
         resources = ray.cluster_resources()
-        if self.gpus > resources.get("GPU", 0):
+        cpus, gpus = resources.get("CPU", 0), resources.get("GPU", 0)
+        if self._workers is None:  # as many as fit
+            self.workers = max(1, int(cpus // self.threads))
+            if self.gpus:
+                self.workers = min(self.workers, max(1, int(gpus // self.gpus)))
+        else:
+            self.workers = self._workers
+        # actors that do not fit would wait for resources forever, and their items with them
+        if self.workers * self.threads > cpus or self.workers * self.gpus > gpus:
             from nasrank.errors import NasrankError
 
             raise NasrankError(
-                f"each Ray worker asks for {self.gpus:g} GPU(s) but the cluster has "
-                f"{resources.get('GPU', 0):g}; ask for fewer (0: CPU only)"
+                f"{self.workers} Ray worker(s) need {self.workers * self.threads} CPU(s) and "
+                f"{self.workers * self.gpus:g} GPU(s) but the cluster has {cpus:g} CPU(s) and "
+                f"{gpus:g} GPU(s); ask for fewer workers, threads or GPUs per worker"
             )
-        if self._workers is None:
-            cpus = int(resources.get("CPU", 1))
-            self.workers = max(1, cpus // self.threads)
-            if self.gpus:
-                self.workers = min(self.workers, max(1, int(resources["GPU"] // self.gpus)))
-        else:
-            self.workers = self._workers
         return ray
 
     def map_unordered(

@@ -129,8 +129,9 @@ def test_ray_gives_each_worker_a_gpu_of_its_own_and_trains_like_inline(inline_re
         assert ex.workers == 2  # as many workers as GPUs
         by_actor = {actor: gpu for actor, gpu in seen.values()}
         assert len(by_actor) == 2 and sorted(by_actor.values()) == ["0", "1"]
-        with pytest.raises(NasrankError, match="cluster has 2"):
-            RayExecutor(threads=1, gpus=3).map_unordered(_WhereAmI(), [1]).__next__()
+        for too_many in (RayExecutor(threads=1, gpus=3), RayExecutor(workers=3, threads=1)):
+            with pytest.raises(NasrankError, match="the cluster has 2 CPU"):
+                next(too_many.map_unordered(_WhereAmI(), [1]))
         records = train_top([B, A], _job(), RayExecutor(threads=1, gpus=1))
     finally:
         ray.shutdown()
