@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,9 +84,64 @@ def write_json(path: str | Path, payload: Any) -> None:
         raise
 
 
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+class _LogProgress:
+    """Progress for a log file (stderr is not a terminal): one plain line every
+    ``interval`` seconds of work, and a last one at the end if any was written -- so
+    short commands stay quiet and a job under ``nohup`` shows its rate and ETA."""
+
+    def __init__(self, description: str, total: int | None, interval: float) -> None:
+        self.description, self.total, self.interval = description, total, interval
+        self.done = 0
+        self.start = self.last = time.monotonic()
+        self.lines = 0
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._write(now)
+
+    def finish(self) -> None:
+        if self.lines:
+            self._write(time.monotonic())
+
+    def _write(self, now: float) -> None:
+        elapsed = now - self.start
+        text = f"{self.description}: {self.done:,}"
+        if self.total:
+            text += f"/{self.total:,} ({100 * self.done / self.total:.1f} %)"
+        text += f", {_duration(elapsed)} elapsed"
+        if self.total and 0 < self.done < self.total:
+            text += f", ETA {_duration(elapsed / self.done * (self.total - self.done))}"
+        print(text, file=sys.stderr, flush=True)
+        self.lines += 1
+
+
 @contextmanager
 def progress(description: str, total: int | None) -> Iterator[Any]:
-    """A progress bar with ETA on stderr; yields an object with ``advance(n=1)``."""
+    """Progress on stderr; yields an object with ``advance(n=1)``.
+
+    A rich bar with ETA on a terminal (or with ``NASRANK_PROGRESS=1``); otherwise a plain
+    line every ``NASRANK_PROGRESS_INTERVAL`` seconds (default 60) of long work;
+    ``NASRANK_PROGRESS=0`` silences both.
+    """
+    mode = os.environ.get("NASRANK_PROGRESS")
+    if mode != "1" and (mode == "0" or not sys.stderr.isatty()):
+        interval = float(os.environ.get("NASRANK_PROGRESS_INTERVAL", "60"))
+        log = _LogProgress(description, total, math.inf if mode == "0" else interval)
+        try:
+            yield log
+        finally:
+            log.finish()
+        return
+
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -104,7 +160,6 @@ def progress(description: str, total: int | None) -> Iterator[Any]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=False,
-        disable=not sys.stderr.isatty() and os.environ.get("NASRANK_PROGRESS") != "1",
     )
 
     class _Handle:

@@ -127,3 +127,23 @@ def test_build_works_for_every_space(space_name, tmp_path):
     assert result["arch"] == arch
     assert result["params"] == count_params(space.build(arch))
     assert result["mflops"] > 0
+
+
+def test_progress_in_a_log_is_quiet_for_short_work_and_periodic_for_long(capsys, monkeypatch):
+    from nasrank.cli._output import progress
+
+    def work(n: int) -> str:
+        with progress("scoring", n) as bar:
+            for _ in range(n):
+                bar.advance()
+        return capsys.readouterr().err
+
+    monkeypatch.delenv("NASRANK_PROGRESS", raising=False)
+    assert work(4) == ""  # stderr is not a terminal, and 4 steps take far less than 60 s
+    monkeypatch.setenv("NASRANK_PROGRESS_INTERVAL", "0")  # every step counts as "long"
+    lines = work(4).splitlines()
+    assert lines[0].startswith("scoring: 1/4 (25.0 %), 0:00:00 elapsed, ETA ")
+    assert lines[2].startswith("scoring: 3/4 (75.0 %)")
+    assert lines[-1].startswith("scoring: 4/4 (100.0 %)") and "ETA" not in lines[-1]
+    monkeypatch.setenv("NASRANK_PROGRESS", "0")
+    assert work(4) == ""
