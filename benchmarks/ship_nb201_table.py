@@ -115,6 +115,63 @@ def complete_proxies(store_path: str, key: str, seed: int, names: list[str]) -> 
     return [n for n in names if counts.get(n, 0) == most]
 
 
+def scoring_timeline(
+    store_path: str, key: str, seed: int, names: list[str], gap: float = 300.0
+) -> list[dict[str, Any]]:
+    """When the store's rows were written, per group of proxies scored together.
+
+    Rows of one proxy are split into runs wherever no row was written for ``gap`` seconds
+    (a stopped job, restarted later). A run's wall time is its first-to-last write plus
+    one median interval (the first architecture's own time); proxies whose runs coincide
+    were one command and are reported together. A stop shorter than ``gap`` counts as
+    running time, so the total is an upper bound (one architecture on a loaded machine can
+    take over a minute, so ``gap`` must stay well above that).
+    """
+    import sqlite3
+    import statistics
+
+    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as conn:
+        groups: dict[tuple, dict[str, Any]] = {}
+        for name in names:
+            times = sorted(
+                t
+                for (t,) in conn.execute(
+                    "SELECT created FROM scores WHERE space = 'nb201' AND data = ? AND seed = ? "
+                    "AND proxy = ?",
+                    (key, seed, name),
+                )
+            )
+            if len(times) < 2:
+                continue
+            steps = [b - a for a, b in zip(times, times[1:])]
+            tick = statistics.median(steps)
+            runs, start = [], 0
+            for i, step in enumerate(steps, 1):
+                if step > gap:
+                    runs.append((times[start], times[i - 1], i - start))
+                    start = i
+            runs.append((times[start], times[-1], len(times) - start))
+            spans = tuple((round(first), round(last - first + tick), n) for first, last, n in runs)
+            entry = groups.setdefault(spans, {"proxies": [], "runs": []})
+            entry["proxies"].append(name)
+            entry["runs"] = [
+                {
+                    "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime(f)),
+                    "seconds": w,
+                    "archs": n,
+                }
+                for f, w, n in spans
+            ]
+    out = []
+    for entry in groups.values():
+        wall = sum(r["seconds"] for r in entry["runs"])
+        archs = sum(r["archs"] for r in entry["runs"])
+        out.append(
+            {**entry, "wall_seconds": wall, "archs": archs, "seconds_per_arch": wall / archs}
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from nasrank.benchmarks import load_benchmark
@@ -186,11 +243,20 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['proxy']} | {r['nan']} | {r['spearman']:.3f} | {r['kendall']:.3f} | "
             f"{r['top10']:.3f} |"
         )
+    timeline = scoring_timeline(args.store, key, args.seed, list(table.proxies))
+    print("\nwhen the store was filled (runs split at stops of 5 min or more):")
+    for g in timeline:
+        runs = " + ".join(f"{r['archs']:,} archs in {r['seconds']:,} s" for r in g["runs"])
+        print(
+            f"  {','.join(g['proxies'])}: {len(g['runs'])} run(s): {runs} = "
+            f"{g['wall_seconds']:,} s for {g['archs']:,} archs ({g['seconds_per_arch']:.2f} s each)"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps(
                 {
+                    "timeline": timeline,
                     "table": table.meta,
                     "bytes": size,
                     "coverage": [covered, total],
