@@ -231,7 +231,7 @@ class RayExecutor:
             needs the same nasrank installed.
         gpus: GPUs reserved per actor (``0``: none; may be fractional to share one).
             Ray sets each actor's ``CUDA_VISIBLE_DEVICES``, so its work sees its own
-            GPU(s) as ``cuda:0``...
+            GPU(s) from ``cuda:0`` on.
     """
 
     name = "ray"
