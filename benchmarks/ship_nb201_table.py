@@ -131,7 +131,7 @@ def scoring_timeline(
     import statistics
 
     with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as conn:
-        groups: dict[tuple, dict[str, Any]] = {}
+        groups: dict[tuple, list[str]] = {}
         for name in names:
             times = sorted(
                 t
@@ -152,22 +152,22 @@ def scoring_timeline(
                     start = i
             runs.append((times[start], times[-1], len(times) - start))
             spans = tuple((round(first), round(last - first + tick), n) for first, last, n in runs)
-            entry = groups.setdefault(spans, {"proxies": [], "runs": []})
-            entry["proxies"].append(name)
-            entry["runs"] = [
-                {
-                    "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime(f)),
-                    "seconds": w,
-                    "archs": n,
-                }
-                for f, w, n in spans
-            ]
+            groups.setdefault(spans, []).append(name)
     out = []
-    for entry in groups.values():
-        wall = sum(r["seconds"] for r in entry["runs"])
-        archs = sum(r["archs"] for r in entry["runs"])
+    for spans, proxies in groups.items():
+        runs = [
+            {"started": time.strftime("%Y-%m-%d %H:%M", time.gmtime(f)), "seconds": w, "archs": n}
+            for f, w, n in spans
+        ]
+        wall, archs = sum(w for _, w, _ in spans), sum(n for _, _, n in spans)
         out.append(
-            {**entry, "wall_seconds": wall, "archs": archs, "seconds_per_arch": wall / archs}
+            {
+                "proxies": proxies,
+                "runs": runs,
+                "wall_seconds": wall,
+                "archs": archs,
+                "seconds_per_arch": wall / archs,
+            }
         )
     return out
 

@@ -70,3 +70,45 @@ def open_cli_store(args: argparse.Namespace) -> Any:
     from nasrank.store import ScoreStore
 
     return ScoreStore(args.store)
+
+
+def add_executor_arguments(p: argparse.ArgumentParser, *, work: str, prefix: str = "") -> None:
+    """``--workers``, ``--threads``, ``--executor``, ``--address``: where ``work`` runs
+    (``prefix`` names the option they serve, e.g. ``"--train-top: "``)."""
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"{prefix}{work} at once (default 1 locally; Ray: as many as the cluster allows)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=f"{prefix}torch threads per worker (default: cores / workers)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help=f"{prefix}local processes (default) or Ray actors",
+    )
+    p.add_argument(
+        "--address",
+        help=f"{prefix}Ray cluster: 'auto' or HOST:PORT (default: start a local Ray instance)",
+    )
+
+
+def cli_executor(args: argparse.Namespace, *, gpus: float = 0.0) -> Any:
+    """The executor the :func:`add_executor_arguments` options ask for (bad ones: UsageError)."""
+    from nasrank.cli import UsageError
+    from nasrank.store import make_executor
+
+    if args.address and args.executor != "ray":
+        raise UsageError("--address applies to --executor ray only")
+    try:
+        return make_executor(
+            args.executor, args.workers, args.threads, address=args.address, gpus=gpus
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

@@ -15,7 +15,14 @@ import argparse
 import os
 from typing import Any
 
-from nasrank.cli._common import add_data_arguments, load_cli_batch, model_kwargs, parse_proxies
+from nasrank.cli._common import (
+    add_data_arguments,
+    add_executor_arguments,
+    cli_executor,
+    load_cli_batch,
+    model_kwargs,
+    parse_proxies,
+)
 from nasrank.cli._output import print_table, progress, write_json
 
 
@@ -39,25 +46,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--task", help="task of a multi-task benchmark pool (Suite-Zero: cifar10, ...)")
     add_data_arguments(p)
     p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
-    p.add_argument(
-        "--workers", type=int, default=None, help="architectures scored at once (default 1)"
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads per worker (default: cores / workers)",
-    )
-    p.add_argument(
-        "--executor",
-        choices=("local", "ray"),
-        default="local",
-        help="local processes (default) or Ray actors",
-    )
-    p.add_argument(
-        "--address",
-        help="Ray cluster: 'auto' or HOST:PORT (default: start a local Ray instance)",
-    )
+    add_executor_arguments(p, work="architectures scored")
     p.add_argument(
         "--store",
         metavar="PATH",
@@ -152,7 +141,6 @@ def run(args: argparse.Namespace) -> int:
         ScoreStore,
         count_missing,
         data_key,
-        make_executor,
         score_space,
     )
 
@@ -160,12 +148,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("score-space needs --store PATH (or the NASRANK_STORE variable)")
     if args.export and os.path.splitext(args.export)[1].lower() not in (".csv", ".parquet", ".pq"):
         raise UsageError(f"--export must end in .csv or .parquet, got {args.export!r}")
-    if args.address and args.executor != "ray":
-        raise UsageError("--address applies to --executor ray only")
-    try:
-        executor = make_executor(args.executor, args.workers, args.threads, address=args.address)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    executor = cli_executor(args)
     space = get_space(args.space)
     specs = resolve_proxies(parse_proxies(args.proxies))
     names = [s.name for s in specs]

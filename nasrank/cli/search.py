@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from nasrank.cli._common import add_executor_arguments, cli_executor
 from nasrank.cli._output import print_table, progress, write_json
 
 logger = logging.getLogger(__name__)
@@ -133,30 +134,12 @@ def add_parser(sub: Any) -> None:
         metavar="DIR",
         help="--train-top: checkpoint each training every epoch; the same command resumes",
     )
-    p.add_argument(
-        "--executor",
-        choices=("local", "ray"),
-        default="local",
-        help="--train-top: local processes (default) or Ray actors (a cluster, one GPU each)",
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        help="--train-top: trainings at once (default 1 locally; Ray: as its CPUs/GPUs allow)",
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        help="--train-top: torch threads per training (default: cores / workers)",
-    )
+    add_executor_arguments(p, work="trainings", prefix="--train-top: ")
     p.add_argument(
         "--gpus-per-worker",
         type=float,
         default=0.0,
         help="--executor ray: GPUs reserved per training (default 0; 1 for one GPU each)",
-    )
-    p.add_argument(
-        "--address", help="--executor ray: 'auto' or HOST:PORT (default: a local Ray instance)"
     )
     p.add_argument(
         "--storage",
@@ -312,20 +295,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
     if args.train_size is not None and args.train_size < 1:
         raise UsageError(f"--train-size must be >= 1, got {args.train_size}")
-    executor = None
-    if args.train_top:
-        from nasrank.store import make_executor
-
-        try:
-            executor = make_executor(
-                args.executor,
-                args.workers,
-                args.threads,
-                address=args.address,
-                gpus=args.gpus_per_worker,
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+    executor = cli_executor(args, gpus=args.gpus_per_worker) if args.train_top else None
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     space = get_space(args.space)

@@ -23,13 +23,7 @@ from nasrank.search.trainer import (
 FAST = TrainConfig(epochs=3, batch_size=32, lr=0.05, augment=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one thread avoids OpenMP spin-waits on a busy machine (~20x faster)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _teacher_data(n: int = 256, seed: int = 0):
