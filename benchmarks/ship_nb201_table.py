@@ -7,11 +7,16 @@ loads the table back and prints its size, its coverage of the 15,625 architectur
 NaN count per proxy, and each proxy's Spearman / Kendall rank correlation with the
 ``nb201-analog`` CIFAR-10 accuracy over the architectures covered.
 
-The scores are those of::
+The scores are those of three ``nasrank score-space`` commands into one store (same data,
+batch, seed; each resumable)::
 
-    nasrank score-space --space nb201 --data cifar10:../shared/data/cifar10-mini \\
-        --batch-size 64 --seed 0 --proxies params,flops,l2_norm,synflow,nwot,meco,swap,jacov \\
-        --pool all --store runs/nb201_cifar10.sqlite
+    D="--space nb201 --data cifar10:../shared/data/cifar10-mini --batch-size 64 --seed 0 \\
+       --pool all --store runs/nb201_cifar10.sqlite"
+    nasrank score-space $D --proxies params,flops,l2_norm,synflow,nwot,meco,swap,jacov \\
+        --workers 2 --threads 1
+    nasrank score-space $D --proxies grad_norm,snip,fisher,plain,epe_nas,grasp,gradsign,zico,zen \\
+        --workers 1 --threads 2     # grasp peaks near 2 GiB: one worker keeps the job under 3 GB
+    nasrank score-space $D --proxies wpca,hidden_covariance --workers 2 --threads 1
 
 Usage::
 
@@ -172,6 +177,25 @@ def scoring_timeline(
     return out
 
 
+def median_engine_seconds(store_path: str, key: str, seed: int, names: list[str]) -> float:
+    """Median over architectures of the engine seconds stored for all ``names`` together
+    (the proxies' own time, without model building or waiting for a worker)."""
+    import sqlite3
+    import statistics
+
+    marks = ",".join("?" * len(names))
+    with sqlite3.connect(f"file:{store_path}?mode=ro", uri=True) as conn:
+        totals = [
+            t
+            for (t,) in conn.execute(
+                f"SELECT SUM(seconds) FROM scores WHERE space = 'nb201' AND data = ? AND seed = ? "
+                f"AND proxy IN ({marks}) GROUP BY arch",
+                (key, seed, *names),
+            )
+        ]
+    return statistics.median(totals) if totals else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from nasrank.benchmarks import load_benchmark
@@ -244,19 +268,32 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['top10']:.3f} |"
         )
     timeline = scoring_timeline(args.store, key, args.seed, list(table.proxies))
+    for g in timeline:
+        g["median_engine_seconds_per_arch"] = median_engine_seconds(
+            args.store, key, args.seed, g["proxies"]
+        )
+    engine_median = median_engine_seconds(args.store, key, args.seed, list(table.proxies))
     print("\nwhen the store was filled (runs split at stops of 5 min or more):")
     for g in timeline:
         runs = " + ".join(f"{r['archs']:,} archs in {r['seconds']:,} s" for r in g["runs"])
         print(
             f"  {','.join(g['proxies'])}: {len(g['runs'])} run(s): {runs} = "
-            f"{g['wall_seconds']:,} s for {g['archs']:,} archs ({g['seconds_per_arch']:.2f} s each)"
+            f"{g['wall_seconds']:,} s for {g['archs']:,} archs ({g['seconds_per_arch']:.2f} s "
+            f"each; median engine time {g['median_engine_seconds_per_arch']:.3f} s)"
         )
+    wall = sum(g["wall_seconds"] for g in timeline)
+    print(
+        f"  all {len(table.proxies)} proxies: {wall:,} s of wall time ({wall / 3600:.2f} h); "
+        f"median engine time per architecture {engine_median:.3f} s"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
             json.dumps(
                 {
                     "timeline": timeline,
+                    "wall_seconds": sum(g["wall_seconds"] for g in timeline),
+                    "median_engine_seconds_per_arch": engine_median,
                     "table": table.meta,
                     "bytes": size,
                     "coverage": [covered, total],
