@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "timeline": timeline,
-                    "wall_seconds": sum(g["wall_seconds"] for g in timeline),
+                    "wall_seconds": wall,
                     "median_engine_seconds_per_arch": engine_median,
                     "table": table.meta,
                     "bytes": size,
