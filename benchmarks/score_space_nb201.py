@@ -6,6 +6,8 @@ Modes:
 * ``full`` -- the shipped-table command: every one of the 15,625 architectures, every
   proxy, one batch of 64 CIFAR-10 training images (seed 0), into ``--store``. Resumable:
   run the same command again after a crash. Reports wall time and peak memory.
+  With ``--largest N`` the pool is the N architectures with the most parameters (from the
+  shipped table's ``params`` column): the memory worst case, without the whole space's hours.
 * ``kill`` -- on a ``--pool N`` sample: an uninterrupted run into one store; a second run
   into another store killed with SIGKILL once ``--kill-after`` architectures are stored,
   then restarted to completion; the two stores must hold identical scores.
@@ -22,6 +24,8 @@ Usage::
 
     python benchmarks/score_space_nb201.py full --store nb201_cifar10.sqlite \\
         --workers 8 --threads 2 --export nb201_cifar10_scores.parquet
+    python benchmarks/score_space_nb201.py full --largest 200 --workers 2 \\
+        --proxies params,flops,l2_norm,synflow,nwot,meco,swap,jacov --store /tmp/largest.sqlite
     python benchmarks/score_space_nb201.py kill --pool 200 --proxies params,flops,synflow,nwot
     python benchmarks/score_space_nb201.py throughput --pool 60 --proxies params,flops,synflow,nwot
     python benchmarks/score_space_nb201.py ray --pool 50 --proxies params,flops,synflow,nwot
@@ -70,6 +74,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--store", type=Path, help="full: the store (default results/nb201_cifar10.sqlite)"
     )
     p.add_argument("--export", type=Path, help="full: also export the scores (.csv/.parquet)")
+    p.add_argument(
+        "--largest", type=int, default=None, help="full: pool = the N archs with most parameters"
+    )
     p.add_argument("--kill-after", type=int, default=None, help="kill: archs stored before SIGKILL")
     p.add_argument("--workdir", type=Path, default=None, help="kill/throughput: scratch folder")
     p.add_argument("--json", type=Path, default=None, help="write the measurements as JSON")
@@ -196,11 +203,27 @@ def _peak_rss_mib() -> float:
     return max(own, kids) / 1024
 
 
+def _largest_archs(n: int, path: Path) -> Path:
+    """Write the ``n`` NB-201 architectures with the most parameters to ``path``, one per line."""
+    import numpy as np
+
+    from nasrank.tables import load_table
+
+    table = load_table("nb201-cifar10")
+    params = table.scores(table.archs, ["params"])[:, 0]
+    order = np.argsort(-params, kind="stable")[:n]
+    path.write_text("".join(f"{table.archs[i]}\n" for i in order))
+    return path
+
+
 # ---- modes -------------------------------------------------------------------------------
 def full(args: argparse.Namespace) -> dict[str, Any]:
     store = args.store or RESULTS / "nb201_cifar10.sqlite"
     report = store.with_suffix(".run.json")
-    argv = _common(args, args.pool or "all", args.proxies or "all")
+    pool = args.pool or "all"
+    if args.largest:
+        pool = f"file:{_largest_archs(args.largest, store.with_suffix('.largest.txt'))}"
+    argv = _common(args, pool, args.proxies or "all")
     argv += ["--workers", str(args.workers or 1), "--store", str(store), "--json", str(report)]
     if args.export:
         argv += ["--export", str(args.export)]

@@ -39,9 +39,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--pool",
         default="all",
-        help="'all' (every architecture; finite spaces), N (N seeded samples) or "
+        help="'all' (every architecture; finite spaces), N (N seeded samples), "
         "benchmark:SPEC (the architectures a benchmark covers, e.g. "
-        "benchmark:suite-zero:zc_nasbench201.json); default all",
+        "benchmark:suite-zero:zc_nasbench201.json) or file:PATH (one architecture per "
+        "line, any spelling the space accepts; '#' starts a comment); default all",
     )
     p.add_argument("--task", help="task of a multi-task benchmark pool (Suite-Zero: cifar10, ...)")
     add_data_arguments(p)
@@ -93,12 +94,16 @@ class _Pool:
             bench = load_benchmark(spec, task=args.task, space=space.name)
             self._ids = [space.canonical(a) for a in bench.archs()]
             self.size = len(self._ids)
+        elif self.text.startswith("file:"):
+            self._ids = _read_arch_file(self.text.partition(":")[2].strip(), space)
+            self.size = len(self._ids)
         else:
             try:
                 n = int(self.text)
             except ValueError:
                 raise UsageError(
-                    f"--pool must be 'all', a positive integer or benchmark:SPEC, got {text!r}"
+                    "--pool must be 'all', a positive integer, benchmark:SPEC or file:PATH, "
+                    f"got {text!r}"
                 ) from None
             if n < 1:
                 raise UsageError(f"--pool N needs N >= 1, got {n}")
@@ -109,6 +114,32 @@ class _Pool:
 
     def __iter__(self) -> Any:
         return iter(self._ids) if self._ids is not None else self.space.enumerate()
+
+
+def _read_arch_file(path: str, space: Any) -> list[str]:
+    """Canonical ids of the architectures listed in ``path``, in order, duplicates dropped."""
+    from nasrank.cli import UsageError
+    from nasrank.errors import InvalidArchitecture
+
+    if not path:
+        raise UsageError("--pool file: needs a path, e.g. file:archs.txt")
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as err:
+        raise UsageError(f"--pool file: cannot read {path!r}: {err.strerror or err}") from None
+    ids: dict[str, None] = {}
+    for number, line in enumerate(lines, 1):
+        text = line.partition("#")[0].strip()
+        if not text:
+            continue
+        try:
+            ids[space.canonical(text)] = None
+        except InvalidArchitecture as err:
+            raise UsageError(f"--pool {path}:{number}: {err}") from None
+    if not ids:
+        raise UsageError(f"--pool file: {path!r} lists no architecture")
+    return list(ids)
 
 
 def _command(args: argparse.Namespace, proxies: list[str]) -> str:

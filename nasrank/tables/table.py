@@ -20,7 +20,7 @@ Usage::
     from nasrank.tables import load_table
 
     table = load_table("nb201-cifar10")          # shipped; or a path to NAME.npz
-    table.describe()   # 'nb201-cifar10: 15625/15625 archs (100 %), 8 proxies, ...'
+    table.describe()   # 'nb201-cifar10: 15,625/15,625 archs (100 %), 19 proxies, ...'
     table.scores(archs, ["synflow", "nwot"])      # (len(archs), 2) float64
 """
 

@@ -148,6 +148,8 @@ def test_score_and_correlate_share_the_store(tmp_path, capsys, monkeypatch):
         (["--pool", "0"], "N >= 1"),
         (["--pool", "benchmark:"], "benchmark:"),
         (["--pool", "benchmark:nope"], "unknown benchmark"),
+        (["--pool", "file:"], "file:"),
+        (["--pool", "file:/no/such/archs.txt"], "cannot read"),
         (["--workers", "0"], "--workers"),
         (["--threads", "0"], "--threads"),
         (["--address", "auto"], "--executor ray"),
@@ -160,6 +162,37 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, extra, needle):
     # later options win, so appending overrides the defaults above
     assert main(argv + extra) == 2
     assert needle in _one_line_error(capsys)
+
+
+def test_file_pool_scores_the_listed_archs_in_canonical_form(tmp_path, capsys):
+    from nasrank.spaces import get_space
+
+    space = get_space("nb201")
+    official = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    naslib = "(2, 2, 4, 0, 2, 0)"  # another architecture, NASLib spelling
+    listing = tmp_path / "archs.txt"
+    # a comment, a blank line and a duplicate (the same architecture in both spellings)
+    listing.write_text(
+        f"# two architectures\n{official}\n\n{naslib}  # naslib\n{space.canonical(official)}\n"
+    )
+    store, out = tmp_path / "s.sqlite", tmp_path / "r.json"
+    argv = ["score-space", *FAST, "--pool", f"file:{listing}", "--store", str(store)]
+    assert main([*argv, "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert (report["archs_total"], report["archs_scored"]) == (2, 2)
+    archs = {key[1] for key in _rows(store)}
+    assert archs == {space.canonical(official), space.canonical(naslib)}
+
+
+def test_file_pool_names_the_bad_line(tmp_path, capsys):
+    listing = tmp_path / "archs.txt"
+    listing.write_text("(2, 2, 4, 0, 2, 0)\nnot-an-arch\n")
+    argv = ["score-space", *FAST, "--pool", f"file:{listing}", "--store", str(tmp_path / "s")]
+    assert main(argv) == 2
+    assert f"{listing}:2:" in _one_line_error(capsys)
+    listing.write_text("# nothing\n\n")
+    assert main(argv) == 2
+    assert "lists no architecture" in _one_line_error(capsys)
 
 
 def test_non_enumerable_space_needs_a_sampled_pool(tmp_path, capsys):
