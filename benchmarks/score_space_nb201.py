@@ -210,7 +210,7 @@ def _largest_archs(n: int, path: Path) -> Path:
     from nasrank.tables import load_table
 
     table = load_table("nb201-cifar10")
-    params = table.scores(table.archs, ["params"])[:, 0]
+    params = table.values[:, list(table.proxies).index("params")]  # rows in table.archs order
     order = np.argsort(-params, kind="stable")[:n]
     path.write_text("".join(f"{table.archs[i]}\n" for i in order))
     return path

@@ -84,7 +84,6 @@ class _Pool:
                     f"space {space.name!r} is not enumerable; give --pool N (N seeded samples) "
                     "or --pool benchmark:SPEC"
                 )
-            self.size: int = space.size
         elif self.text.startswith("benchmark:"):
             from nasrank.benchmarks import load_benchmark
 
@@ -93,10 +92,8 @@ class _Pool:
                 raise UsageError("--pool benchmark: needs a spec, e.g. benchmark:nb201-analog")
             bench = load_benchmark(spec, task=args.task, space=space.name)
             self._ids = [space.canonical(a) for a in bench.archs()]
-            self.size = len(self._ids)
         elif self.text.startswith("file:"):
             self._ids = _read_arch_file(self.text.partition(":")[2].strip(), space)
-            self.size = len(self._ids)
         else:
             try:
                 n = int(self.text)
@@ -110,7 +107,6 @@ class _Pool:
             from nasrank.search.pool import make_pool
 
             self._ids = list(make_pool(space, n, seed=args.seed).archs)
-            self.size = len(self._ids)
 
     def __iter__(self) -> Any:
         return iter(self._ids) if self._ids is not None else self.space.enumerate()
