@@ -27,22 +27,24 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nasrank.cli._common import add_executor_arguments, cli_executor
 from nasrank.cli._output import print_table, progress, write_json
+from nasrank.errors import NasrankError
+
+if TYPE_CHECKING:
+    from nasrank.search import SearchPlan, SearchReport
 
 logger = logging.getLogger(__name__)
 
-#: Proxies computed by the engine when none are named: they need no real data.
-DEFAULT_ENGINE_PROXIES = ("params", "flops", "synflow")
-#: Size of the sampled pool when proxies must be computed by the engine.
+#: Size of the sampled pool when proxies must be computed by the engine (see
+#: :data:`nasrank.search.plan.DEFAULT_ENGINE_POOL`; kept here so ``--help`` needs no torch).
 DEFAULT_ENGINE_POOL = 64
 
 
@@ -204,87 +206,42 @@ def _methods(text: str) -> list[str]:
     return names
 
 
-# ---- proxy tables ----------------------------------------------------------------------
-def _pick_table(
-    args: argparse.Namespace, space: Any, proxies: list[str], *, explicit: bool
-) -> tuple[Any, str]:
-    """The proxy table to read ``proxies`` from, or ``(None, why not)``.
-
-    Auto mode (``explicit=False``) takes the table only when it holds every proxy at its
-    current definition, is of ``space``, and fits the data: ``--data`` left out, naming
-    the table's dataset (``cifar10:...``), or every proxy data-free; and ``--num-classes``
-    left out or equal to the table's. ``--proxy-source table`` skips the data checks (the
-    notice names the table's data).
-    """
-    from nasrank.cli import UsageError
-    from nasrank.errors import NasrankError
-    from nasrank.tables import available_tables, load_table
-
-    if args.table:
-        try:
-            table = load_table(args.table)
-        except NasrankError as exc:
-            raise UsageError(f"--table: {exc}") from None
-    else:
-        names = [n for n in available_tables() if n.startswith(f"{space.name}-")]
-        if not names:
-            return None, f"no proxy table ships for space {space.name!r}"
-        table = load_table(names[0])
-    if table.space != space.name:
-        return None, f"table {table.name!r} is of space {table.space!r}, not {space.name!r}"
-    lacking = [p for p in proxies if p not in table.proxies]
-    if lacking:
-        return None, (
-            f"table {table.name!r} has no {', '.join(lacking)} (it has "
-            f"{', '.join(table.proxies)}); use --proxy-source engine to compute them"
-        )
-    stale = [p for p in table.stale_proxies() if p in proxies]
-    if stale:
-        return None, f"table {table.name!r} predates the current definition of {', '.join(stale)}"
-    if explicit:
-        return table, ""
-    data = table.meta.get("data") or {}
-    table_classes = data.get("num_classes")
-    if args.num_classes is not None and table_classes and args.num_classes != table_classes:
-        return None, f"--num-classes {args.num_classes} differs from the table's {table_classes}"
-    if args.data is not None:
-        from nasrank.proxies import resolve_proxies
-
-        data_free = all(not (s.needs_data or s.needs_labels) for s in resolve_proxies(proxies))
-        scheme = str(args.data).partition(":")[0].strip().lower()
-        table_scheme = str(data.get("spec") or data.get("description") or "").partition(":")[0]
-        if not data_free and scheme != table_scheme.strip().lower():
-            return None, (
-                f"table {table.name!r} was computed on {table_scheme or 'other'} data, not "
-                f"--data {args.data}"
-            )
-    return table, ""
-
-
-def _table_notice(table: Any, path: str | None, candidates: int, dropped: int, size: int) -> str:
-    """The one-line notice naming the table, its coverage and what was left out."""
-    covered, total = table.coverage
-    which = f"table {path}" if path else f"the shipped table {table.name}"
-    cov = f"{covered:,}/{total:,} archs" if total else f"{covered:,} archs"
-    data = (table.meta.get("data") or {}).get("description") or "?"
-    line = (
-        f"proxy scores from {which} ({cov}; {data}, seed {table.meta.get('seed', '?')}, "
-        f"nasrank {table.meta.get('nasrank_version', '?')}): pool of {size:,}"
-    )
-    if dropped:
-        line += (
-            f"; {dropped:,} of {candidates:,} candidates are not in the table and are left out "
-            "(--proxy-source engine computes them)"
-        )
-    return line
-
-
 # ---- the command -----------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
-    from nasrank.benchmarks import load_benchmark
     from nasrank.cli import UsageError
-    from nasrank.search import SEARCHERS, BenchmarkObjective, stored_proxies
-    from nasrank.spaces import get_space
+    from nasrank.search import PlanError, TrainingWorkerFailed
+
+    plan = _plan(args)
+    shown: list[bool] = []
+
+    def update(report: SearchReport) -> None:
+        if not shown:  # the searches just ended: show them once
+            _print_report(report)
+            shown.append(True)
+        if args.json:  # the search's results are safe before any training starts
+            write_json(args.json, report.to_json())
+
+    try:
+        report = plan.run(progress=progress, on_notice=_notice, on_update=update)
+    except PlanError as exc:
+        raise UsageError(f"--{exc.option}: {exc.reason}") from None
+    except TrainingWorkerFailed as exc:
+        where = f" and are in {args.json}" if args.json else ""
+        raise NasrankError(f"{exc}{where}") from None
+    if report.trained is not None:
+        _print_trained(report, args)
+    if args.plot:
+        assert report.optimum is not None
+        plot_runs(
+            args.plot, report.runs, report.optimum[1], report.metric, str(report.benchmark_name)
+        )
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> SearchPlan:
+    """The :class:`~nasrank.search.SearchPlan` the options describe (bad ones: UsageError)."""
+    from nasrank.cli import UsageError
+    from nasrank.search import SearchPlan, TopTraining
 
     methods = _methods(args.method)
     budget = _positive_int(args.budget, "--budget")
@@ -298,322 +255,84 @@ def run(args: argparse.Namespace) -> int:
     executor = cli_executor(args, gpus=args.gpus_per_worker) if args.train_top else None
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
-    space = get_space(args.space)
-    bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
-    objective0 = BenchmarkObjective(bench, args.metric)
-    metric = objective0.metric
-
-    classes = [SEARCHERS.get(m) for m in methods]
-    needs_scores = any(c.needs_scores for c in classes)
-    stored = stored_proxies(bench)
-    proxies_text = args.proxies.strip()
-    source = args.proxy_source
-    if source == "auto" and stored:
-        source = "benchmark"
-    if source == "benchmark" and not stored:
-        raise UsageError(f"--proxy-source benchmark: {bench.name} stores no proxy scores")
-    if proxies_text == "none":
-        proxies: list[str] = []
-        if needs_scores:
-            users = ", ".join(m for m, c in zip(methods, classes) if c.needs_scores)
-            raise UsageError(f"--proxies none, but {users} ranks candidates by proxy scores")
-    elif proxies_text == "auto":
-        proxies = list(stored) if source == "benchmark" else list(DEFAULT_ENGINE_PROXIES)
-    else:
-        proxies = [t.strip() for t in proxies_text.split(",") if t.strip()]
-        if not proxies:
-            raise UsageError("--proxies is empty; give names, 'auto' or 'none'")
-
-    table = None
-    if source in ("auto", "table") and proxies:
-        table, why_not = _pick_table(args, space, proxies, explicit=source == "table")
-        if table is None and source == "table":
-            raise UsageError(f"--proxy-source table: {why_not}")
-        if table is None:
-            logger.info("proxy scores from the engine: %s", why_not)
-        source = "table" if table is not None else "engine"
-    elif source == "auto":
-        source = "engine"
-    if source == "engine" and proxies:
-        from nasrank.proxies import resolve_proxies
-
-        resolve_proxies(proxies)
-    data_text = args.data or "synthetic"
-
-    pool_text = args.pool.strip()
-    # BO uses proxy features when scoring is affordable: stored scores or a sampled pool.
-    use_scores = bool(proxies) and (
-        needs_scores
-        or ("bo" in methods and (source in ("benchmark", "table") or pool_text.isdigit()))
-    )
-    if pool_text == "auto":
-        pool_kind: str | int = (
-            DEFAULT_ENGINE_POOL if use_scores and source == "engine" else "benchmark"
-        )
-    elif pool_text in ("all", "benchmark"):
-        pool_kind = pool_text
-    else:
-        pool_kind = _positive_int(pool_text, "--pool")
-
-    from nasrank.search.pool import (
-        benchmark_scores,
-        make_pool,
-        score_pool,
-        subsample,
-        table_scores,
-    )
-
-    data_source = None
-    table_info = None
-    if use_scores and source == "table":
-        assert table is not None
-        base = make_pool(space, "all" if pool_kind == "all" else "benchmark", benchmark=bench)
-        pool = table_scores(base, table, proxies)
-        dropped = len(base) - len(pool)
-        if isinstance(pool_kind, int):
-            pool = subsample(pool, pool_kind, args.pool_seed)
-        data_source = (table.meta.get("data") or {}).get("description")
-        covered, total = table.coverage
-        table_info = {
-            "name": table.name,
-            "path": args.table,
-            "shipped": not args.table,
-            "archs": covered,
-            "space_size": total,
-            "complete": table.complete,
-            "candidates_not_in_table": dropped,
-            "data_key": (table.meta.get("data") or {}).get("key"),
-            "seed": table.meta.get("seed"),
-            "nasrank_version": table.meta.get("nasrank_version"),
-            "sha256": table.meta.get("sha256"),
-        }
-        print(_table_notice(table, args.table, len(base), dropped, len(pool)), file=sys.stderr)
-    else:
-        pool = make_pool(space, pool_kind, benchmark=bench, seed=args.pool_seed)
-    if use_scores and source == "benchmark":
-        pool = benchmark_scores(pool, bench, proxies)
-    elif use_scores and source == "engine":
-        from nasrank.data import load_batch
-
-        batch = load_batch(data_text, batch_size=args.batch_size, seed=args.pool_seed)
-        data_source = batch.source
-        if len(pool) > 2000:
-            logger.warning(
-                "scoring %d candidates with the proxy engine will take long; consider --pool N",
-                len(pool),
-            )
-        store = args.store if args.store else not args.no_cache
-        with progress(f"scoring {len(pool)} candidates", len(pool)) as bar:
-            pool = score_pool(
-                pool,
-                proxies,
-                batch,
-                seed=args.pool_seed,
-                num_classes=args.num_classes,
-                store=store,
-                progress=lambda done, total: bar.advance(),
-            )
-
-    table_arch, table_opt = objective0.optimum()
-    pool_arch, pool_opt = objective0.optimum(list(pool.archs))
-    config = {
-        "space": space.name,
-        "benchmark": args.benchmark,
-        "task": args.task,
-        "metric": metric,
-        "budget": budget,
-        "pool": str(pool_kind),
-        "pool_seed": args.pool_seed,
-        "pool_size": len(pool),
-        "proxies": list(pool.proxies) if pool.scores is not None else [],
-        "proxy_source": source if pool.scores is not None else None,
-        "data": data_source,
-        "table": table_info,
-    }
-    backend = None
-    if args.storage:
-        from nasrank.search import open_storage
-
-        backend = open_storage(args.storage)
-
-    results: dict[str, list[Any]] = {m: [] for m in methods}
-    total = len(methods) * len(seeds) * budget
-    with progress(f"searching ({len(methods)} x {len(seeds)} runs)", total) as bar:
-        for method, cls in zip(methods, classes):
-            for seed in seeds:
-                searcher = cls(space, pool=pool, seed=seed, maximize=objective0.maximize)
-                objective = BenchmarkObjective(bench, metric)
-                storage = None
-                if backend is not None:
-                    from nasrank.search import run_key
-
-                    run_config = {"method": method, "seed": seed, **config}
-                    storage = backend.run(
-                        run_key(**run_config), maximize=objective0.maximize, metadata=run_config
-                    )
-                result = searcher.run(
-                    objective, budget, storage=storage, callback=lambda e: bar.advance()
-                )
-                bar.advance(budget - (result.queries - result.restored))
-                results[method].append(result)
-
-    payload = _report(results, pool_opt, table_opt, pool_arch, table_arch, metric, bench, config)
-    if args.json:  # the search's results are safe before any training starts
-        write_json(args.json, payload)
+    top = None
     if args.train_top:
-        args.data = data_text
+        top = TopTraining(
+            args.train_top, args.data, args.epochs, args.train_size, args.checkpoint_dir, executor
+        )
+    return SearchPlan(
+        space=args.space,
+        benchmark=args.benchmark,
+        task=args.task,
+        metric=args.metric,
+        methods=tuple(methods),
+        budget=budget,
+        seeds=tuple(seeds),
+        proxies=_proxies(args.proxies),
+        pool=args.pool.strip(),
+        pool_seed=args.pool_seed,
+        proxy_source=args.proxy_source,
+        table=args.table,
+        data=args.data,
+        batch_size=args.batch_size,
+        num_classes=args.num_classes,
+        store=args.store if args.store else not args.no_cache,
+        storage=args.storage,
+        train_top=top,
+    )
 
-        def save(trained: list[dict[str, Any]]) -> None:
-            payload["trained"] = trained
-            if args.json:
-                write_json(args.json, payload)
 
-        _train_top(args, space, results, objective0.maximize, executor, save)
-    if args.plot:
-        plot_runs(args.plot, results, pool_opt, metric, bench.name)
-    return 0
+def _proxies(text: str) -> tuple[str, ...] | None:
+    """``--proxies``: ``auto`` -> ``None`` (the source's default), ``none`` -> ``()``."""
+    from nasrank.cli import UsageError
+
+    text = text.strip()
+    if text == "auto":
+        return None
+    if text == "none":
+        return ()
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not names:
+        raise UsageError("--proxies is empty; give names, 'auto' or 'none'")
+    return names
 
 
-def _report(
-    results: dict[str, list[Any]],
-    pool_opt: float,
-    table_opt: float,
-    pool_arch: str,
-    table_arch: str,
-    metric: str,
-    bench: Any,
-    config: dict[str, Any],
-) -> dict[str, Any]:
-    from nasrank.search import summarise
+def _notice(line: str) -> None:
+    print(line, file=sys.stderr)
 
-    runs_json = []
-    for runs in results.values():
-        for r in runs:
-            entry = r.to_dict()
-            entry["optimum"] = pool_opt
-            entry["queries_to_optimum"] = r.queries_to(pool_opt)
-            entry["table_optimum"] = table_opt
-            entry["queries_to_table_optimum"] = r.queries_to(table_opt)
-            if r.info:
-                entry["info"] = r.info
-            runs_json.append(entry)
-    summary = {m: summarise(runs, pool_opt) for m, runs in results.items()}
-    all_runs = [r for runs in results.values() for r in runs]
-    if len(all_runs) <= 5:
-        rows = []
-        for r in all_runs:
-            best = r.best
-            rows.append(
-                [
-                    r.method,
-                    r.seed,
-                    best.arch if best else None,
-                    best.value if best else None,
-                    r.queries,
-                    r.queries_to(pool_opt),
-                ]
-            )
+
+def _print_report(report: SearchReport) -> None:
+    """The per-run table (few runs), the per-method summary and the optimum lines."""
+    metric, bench = report.metric, report.benchmark_name
+    assert report.optimum is not None and report.table_optimum is not None
+    (pool_arch, pool_opt), (table_arch, table_opt) = report.optimum, report.table_optimum
+    if len(report.all_runs()) <= 5:
         print_table(
-            f"{bench.name} {metric}: best architecture found",
+            f"{bench} {metric}: best architecture found",
             ["method", "seed", "architecture", metric, "queries", "queries to optimum"],
-            rows,
+            report.best_rows(),
         )
-    same = math.isclose(pool_opt, table_opt)
-    rows = []
-    for m, s in summary.items():
-        rows.append(
-            [
-                m,
-                s["runs"],
-                s["mean_best"],
-                s["std_best"],
-                s.get("mean_best_at", {}).get(20),
-                s.get("median_queries_to_optimum"),
-                f"{s['found']}/{s['runs']}",
-            ]
-        )
+    outside = report.optimum_outside_pool
     title = (
-        f"{bench.name} {metric}: pool of {config['pool_size']}, budget {config['budget']}; "
-        f"optimum {pool_opt:g}" + ("" if same else f" (pool), table optimum {table_opt:g}")
+        f"{bench} {metric}: pool of {report.config['pool_size']}, budget "
+        f"{report.config['budget']}; optimum {pool_opt:g}"
+        + (f" (pool), table optimum {table_opt:g}" if outside else "")
     )
     print_table(
         title,
         ["method", "runs", "mean best", "std", "mean best @20", "median q. to optimum", "found"],
-        rows,
+        report.summary_rows(),
     )
     print(f"pool optimum: {pool_arch} {metric}={pool_opt:g}")
-    if not same:
+    if outside:
         print(f"table optimum: {table_arch} {metric}={table_opt:g} (outside the pool)")
-    return {
-        "config": config,
-        "optimum": {"arch": pool_arch, "value": pool_opt},
-        "table_optimum": {"arch": table_arch, "value": table_opt},
-        "runs": runs_json,
-        "summary": summary,
-    }
 
 
-def _train_top(
-    args: argparse.Namespace,
-    space: Any,
-    results: dict[str, list[Any]],
-    maximize: bool,
-    executor: Any,
-    save: Any,
-) -> list[dict[str, Any]]:
-    """Train the ``--train-top`` best architectures found; ``save`` gets the records so
-    far after each one ends (best first; pending ones absent)."""
-    from nasrank.errors import NasrankError
-    from nasrank.search.top_training import TrainJob, train_top
-    from nasrank.search.trainer import TrainConfig
-
-    best: dict[str, float] = {}
-    for runs in results.values():
-        for r in runs:
-            for e in r.evaluations:
-                best[e.arch] = e.value
-    sign = 1.0 if maximize else -1.0
-    ranked = sorted(best, key=lambda a: (-(sign * np.nan_to_num(best[a], nan=-np.inf)), a))
-    top = ranked[: args.train_top]
-    job = TrainJob(
-        space.name,
-        args.data,
-        TrainConfig(epochs=args.epochs),
-        num_classes=args.num_classes,
-        train_size=args.train_size,
-        checkpoint_dir=args.checkpoint_dir,
-    )
-    if executor.name != "inline" and args.address is None:
-        from nasrank.data import load_dataset
-
-        # bad --data fails here in one line, not inside a worker process
-        load_dataset(args.data, split="train")
-        load_dataset(args.data, split="test")
-    done: dict[str, dict[str, Any]] = {}
-
-    def record(r: dict[str, Any]) -> None:
-        done[r["arch"]] = {"arch": r["arch"], "benchmark_value": best[r["arch"]], **r}
-        save([done[a] for a in top if a in done])
-        bar.advance()
-
-    where = f"{executor.name}, {executor.workers or 'auto'} worker(s)"
-    with progress(f"training the top {len(top)} ({where})", len(top)) as bar:
-        try:
-            train_top(top, job, executor, on_result=record)
-        except Exception as exc:
-            if type(exc).__module__.split(".")[0] not in ("ray", "concurrent"):
-                raise
-            # a worker died (killed, out of memory, data missing on a node): one line
-            lines = str(exc).strip().splitlines()
-            raise NasrankError(
-                f"a training worker failed ({type(exc).__name__}"
-                + (f": {lines[-1]}" if lines else "")
-                + f"); {len(done)} of {len(top)} trainings finished"
-                + (f" and are in {args.json}" if args.json else "")
-            ) from None
-    out = [done[a] for a in top]
+def _print_trained(report: SearchReport, args: argparse.Namespace) -> None:
+    out = report.trained or []
+    data = args.data or "synthetic"
     print_table(
-        f"top {len(top)} trained for {args.epochs} epoch(s) on {args.data}",
+        f"top {len(out)} trained for {args.epochs} epoch(s) on {data}",
         ["architecture", "benchmark", "train acc", "test acc", "seconds", "device"],
         [
             [
@@ -627,7 +346,6 @@ def _train_top(
             for o in out
         ],
     )
-    return out
 
 
 def plot_runs(

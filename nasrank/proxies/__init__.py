@@ -15,26 +15,50 @@ Failures give NaN with a reason, never an exception for the whole batch.
 from nasrank.proxies.engine import ScoreResult, as_batch, deterministic, score, score_many
 from nasrank.proxies.registry import PROXIES, ProxySpec, register_proxy, resolve_proxies
 
-# Registration happens here, explicitly, one import per proxy module.
-from nasrank.proxies.epe_nas import epe_nas  # noqa: E402  isort: skip
-from nasrank.proxies.fisher import fisher  # noqa: E402  isort: skip
-from nasrank.proxies.flops import flops  # noqa: E402  isort: skip
-from nasrank.proxies.grad_norm import grad_norm  # noqa: E402  isort: skip
-from nasrank.proxies.gradsign import gradsign  # noqa: E402  isort: skip
-from nasrank.proxies.grasp import grasp  # noqa: E402  isort: skip
-from nasrank.proxies.jacov import jacov  # noqa: E402  isort: skip
-from nasrank.proxies.l2_norm import l2_norm  # noqa: E402  isort: skip
-from nasrank.proxies.meco import meco  # noqa: E402  isort: skip
-from nasrank.proxies.nwot import nwot  # noqa: E402  isort: skip
-from nasrank.proxies.params import params  # noqa: E402  isort: skip
-from nasrank.proxies.plain import plain  # noqa: E402  isort: skip
-from nasrank.proxies.snip import snip  # noqa: E402  isort: skip
-from nasrank.proxies.swap import swap  # noqa: E402  isort: skip
-from nasrank.proxies.synflow import synflow  # noqa: E402  isort: skip
-from nasrank.proxies.zen import zen  # noqa: E402  isort: skip
-from nasrank.proxies.zico import zico  # noqa: E402  isort: skip
-from nasrank.proxies.hidden_covariance import hidden_covariance  # noqa: E402  isort: skip
-from nasrank.proxies.wpca import wpca  # noqa: E402  isort: skip
+# Registration happens here, explicitly, one import per proxy module; the public names
+# are the proxies' functions (callable views of the registered specs).
+from nasrank.proxies import (  # noqa: E402  isort: skip
+    epe_nas as _epe_nas,
+    fisher as _fisher,
+    flops as _flops,
+    grad_norm as _grad_norm,
+    gradsign as _gradsign,
+    grasp as _grasp,
+    jacov as _jacov,
+    l2_norm as _l2_norm,
+    meco as _meco,
+    nwot as _nwot,
+    params as _params,
+    plain as _plain,
+    snip as _snip,
+    swap as _swap,
+    synflow as _synflow,
+    zen as _zen,
+    zico as _zico,
+    hidden_covariance as _hidden_covariance,
+    wpca as _wpca,
+)
+from nasrank.proxies.standalone import Proxy, standalone  # noqa: E402  isort: skip
+
+epe_nas = standalone(_epe_nas.epe_nas)
+fisher = standalone(_fisher.fisher)
+flops = standalone(_flops.flops)
+grad_norm = standalone(_grad_norm.grad_norm)
+gradsign = standalone(_gradsign.gradsign)
+grasp = standalone(_grasp.grasp)
+jacov = standalone(_jacov.jacov)
+l2_norm = standalone(_l2_norm.l2_norm)
+meco = standalone(_meco.meco)
+nwot = standalone(_nwot.nwot)
+params = standalone(_params.params)
+plain = standalone(_plain.plain)
+snip = standalone(_snip.snip)
+swap = standalone(_swap.swap)
+synflow = standalone(_synflow.synflow)
+zen = standalone(_zen.zen)
+zico = standalone(_zico.zico)
+hidden_covariance = standalone(_hidden_covariance.hidden_covariance)
+wpca = standalone(_wpca.wpca)
 
 from nasrank.proxies.ensemble import (  # noqa: E402  isort: skip
     LABEL_FREE_ENSEMBLE,
@@ -45,6 +69,7 @@ from nasrank.proxies.ensemble import (  # noqa: E402  isort: skip
 __all__ = [
     "LABEL_FREE_ENSEMBLE",
     "PROXIES",
+    "Proxy",
     "as_batch",
     "deterministic",
     "epe_nas",

@@ -6,22 +6,21 @@ the passes the proxy needs (a train-mode forward/backward, per-sample gradients,
 synflow pass, ...) once per :func:`~nasrank.proxies.engine.score` call and shares them
 between all proxies that need them; the reduction only turns pass results into a number.
 
-The object registered (and bound to the module-level name, e.g.
-``nasrank.proxies.synflow``) is a :class:`ProxySpec`, which is itself callable as a
-plain proxy function ``spec(model, batch, *, loss_fn=None, seed=0) -> float``.
+The object registered is a :class:`ProxySpec`; the package-level name (e.g.
+``nasrank.proxies.synflow``) is its callable view (:mod:`nasrank.proxies.standalone`),
+a plain proxy function ``synflow(model, batch, *, loss_fn=None, seed=0) -> float``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from nasrank._version import __version__
 from nasrank.registry import Registry
 
 if TYPE_CHECKING:
-    import torch
-    from torch import nn
 
     from nasrank.proxies._context import ProxyContext
 
@@ -74,30 +73,12 @@ class ProxySpec:
         """The version key of stored scores: the proxy's :attr:`version` combined with
         nasrank's version (``"1+nasrank-0.1.0"``), so a new release never reuses scores
         an older one computed."""
-        from nasrank import __version__
-
         return f"{self.version}+nasrank-{__version__}"
 
     @property
     def citation(self) -> str:
         """The first line of the proxy's docstring (the paper it implements)."""
         return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
-
-    def __call__(
-        self,
-        model: nn.Module,
-        batch: Any = None,
-        *,
-        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-        seed: int = 0,
-        device: torch.device | str | None = None,
-    ) -> float:
-        """Score ``model`` with this proxy alone (see :func:`nasrank.proxies.score`)."""
-        from nasrank.proxies.engine import score
-
-        return score(model, batch, [self.name], loss_fn=loss_fn, seed=seed, device=device)[
-            self.name
-        ]
 
 
 PROXIES: Registry[ProxySpec] = Registry("proxy")

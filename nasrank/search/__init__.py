@@ -59,6 +59,18 @@ from nasrank.search.zc_topk import ZeroCostTopK  # noqa: E402  isort: skip
 from nasrank.search.robot import RoBoT  # noqa: E402  isort: skip
 from nasrank.search.bo import PredictorBO  # noqa: E402  isort: skip
 from nasrank.search.custom import CustomSearchResult, custom  # noqa: E402  isort: skip
+from nasrank.search.plan import (  # noqa: E402  isort: skip
+    SearchPlan,
+    TopTraining,
+    TrainingWorkerFailed,
+)
+from nasrank.search.report import SearchReport  # noqa: E402  isort: skip
+from nasrank.search.sources import (  # noqa: E402  isort: skip
+    PlanError,
+    ScoreRequest,
+    ScoreSource,
+    resolve_source,
+)
 
 __all__ = [
     "SEARCHERS",
@@ -68,17 +80,24 @@ __all__ = [
     "Evaluation",
     "LocalSearch",
     "Objective",
+    "PlanError",
     "PredictorBO",
     "RandomSearch",
     "RegularizedEvolution",
     "ResumeMismatch",
     "RoBoT",
+    "ScoreRequest",
+    "ScoreSource",
     "SearchExhausted",
+    "SearchPlan",
+    "SearchReport",
     "SearchResult",
     "Searcher",
     "TrainConfig",
     "TrainJob",
+    "TopTraining",
     "TrainResult",
+    "TrainingWorkerFailed",
     "TrainingObjective",
     "ZeroCostTopK",
     "benchmark_scores",
@@ -86,6 +105,7 @@ __all__ = [
     "get_searcher",
     "make_pool",
     "open_storage",
+    "resolve_source",
     "run_key",
     "score_pool",
     "standardise",

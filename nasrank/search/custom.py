@@ -20,10 +20,11 @@ for real::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,16 +32,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasrank.errors import NasrankError
-from nasrank.search.base import Evaluation, SearchResult
-from nasrank.search.pool import CandidatePool
+from nasrank.search._optuna import quiet_optuna
+from nasrank.search._progress import ProgressFactory
+from nasrank.search.base import Searcher, SearchResult
+from nasrank.search.objectives import TrainingObjective
+from nasrank.search.plan import SearchPlan
+from nasrank.search.pool import CandidatePool, score_pool
+from nasrank.search.trainer import TrainConfig, train
 
 if TYPE_CHECKING:
     from torch import nn
 
     from nasrank.data import ImageDataset
-    from nasrank.search.trainer import TrainConfig, TrainResult
+    from nasrank.search.trainer import TrainResult
 
-__all__ = ["custom", "CustomSearchResult", "RankedCandidate", "TrainedCandidate", "arch_id"]
+__all__ = [
+    "custom",
+    "CustomSearch",
+    "CustomSearchResult",
+    "RankedCandidate",
+    "TrainedCandidate",
+    "arch_id",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -191,31 +204,11 @@ class _ParamFeatures:
         return np.stack(cols, axis=1)
 
 
-def custom(
-    build: Callable[[Any], nn.Module],
-    data: Any,
-    *,
-    budget: int = 8,
-    top_k: int = 3,
-    proxies: Sequence[str] | None = None,
-    method: str = "robot",
-    n_candidates: int = 50,
-    seed: int = 0,
-    epochs: int = 3,
-    search_epochs: int = 1,
-    search_train_size: int | None = None,
-    val_fraction: float = 0.2,
-    train_config: TrainConfig | None = None,
-    proxy_batch_size: int = 64,
-    test_data: Any = None,
-    device: Any = None,
-    storage: Any = None,
-    searcher_options: dict[str, Any] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> CustomSearchResult:
-    """Sample, score, rank and train architectures of a user-defined space.
+@dataclass(frozen=True)
+class CustomSearch:
+    """A search of a user-defined space: sample, score, rank, train the top-k.
 
-    Args:
+    Attributes:
         build: ``build(trial) -> nn.Module``; calls ``trial.suggest_*`` to define the space
             (may raise ``optuna.TrialPruned`` to reject a combination).
         data: A data spec (``"cifar10:DIR"``, ``"images:DIR"``, ``"synthetic"``) or an
@@ -241,8 +234,130 @@ def custom(
         storage: A :class:`~nasrank.search.storage.RunStorage` so that an interrupted
             search resumes (e.g. ``open_storage("runs.db").run("my-search")``).
         searcher_options: Extra keyword arguments of the searcher.
-        progress: ``progress(stage, done, total)`` for ``"sampling"``, ``"scoring"``,
-            ``"searching"`` and ``"training"``.
+    """
+
+    build: Callable[[Any], nn.Module]
+    data: Any
+    budget: int = 8
+    top_k: int = 3
+    proxies: Sequence[str] | None = None
+    method: str = "robot"
+    n_candidates: int = 50
+    seed: int = 0
+    epochs: int = 3
+    search_epochs: int = 1
+    search_train_size: int | None = None
+    val_fraction: float = 0.2
+    train_config: TrainConfig | None = None
+    proxy_batch_size: int = 64
+    test_data: Any = None
+    device: Any = None
+    storage: Any = None
+    searcher_options: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        _check_custom_args(self.method, self.budget, self.n_candidates, self.epochs, self.top_k)
+
+    def run(self, progress: Callable[[str, int, int], None] | None = None) -> CustomSearchResult:
+        """Run it; ``progress(stage, done, total)`` hears of ``"sampling"``,
+        ``"scoring"``, ``"searching"`` and ``"training"``.
+
+        Raises:
+            NasrankError: ``build`` yields fewer than 2 distinct candidates, or the data
+                has no labels.
+        """
+        report = progress or (lambda stage, done, total: None)
+        params_of, distributions = _sample_candidates(
+            self.build, self.n_candidates, self.seed, report
+        )
+
+        def build_arch(arch: str) -> nn.Module:
+            import optuna
+
+            return self.build(optuna.trial.FixedTrial(params_of[arch]))
+
+        train_all = _dataset(self.data, "train")
+        if getattr(train_all, "labels", None) is None:
+            raise NasrankError(f"data {self.data!r} has no labels; the search trains candidates")
+        proxies = list(self.proxies) if self.proxies is not None else list(DEFAULT_PROXIES)
+        pool = _score_candidates(
+            list(params_of), build_arch, proxies, train_all, self.proxy_batch_size, self.seed,
+            report,
+        )  # fmt: skip
+        objective = _short_training(self, build_arch, train_all)
+        plan = SearchPlan(
+            space=None, benchmark=None, objective=objective, methods=(self.method,),
+            budget=min(self.budget, len(pool)), seeds=(self.seed,), candidates=pool,
+            storage=self.storage,
+            searcher_options={self.method: self._options(distributions, params_of)},
+        )  # fmt: skip
+        outcome = plan.run(progress=_stage_progress(report, "searching", self.budget))
+        search, searcher = outcome.runs[self.method][0], outcome.searchers[self.method][0]
+        ranking = _final_ranking(search, searcher, pool, params_of)
+        trained = self._train_top(ranking, build_arch, train_all, report)
+        return CustomSearchResult(ranking, trained, search, pool, self.method)
+
+    def _options(
+        self, distributions: dict[str, Any], params_of: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The searcher's keyword arguments: RoBoT spends half the budget on BO trials;
+        predictor BO learns from the parameters' features."""
+        options = dict(self.searcher_options or {})
+        if self.method == "robot":
+            options.setdefault("bo_queries", max(1, self.budget // 2))
+        else:
+            featurize = _ParamFeatures(distributions)
+            options["features"] = lambda archs: featurize([params_of[a] for a in archs])
+        return options
+
+    def _train_top(
+        self,
+        ranking: tuple[RankedCandidate, ...],
+        build_arch: Callable[[str], nn.Module],
+        train_all: Any,
+        report: Callable[[str, int, int], None],
+    ) -> tuple[TrainedCandidate, ...]:
+        """Train the ``top_k`` best of ``ranking`` for real, in ranking order."""
+        config = (
+            self.train_config if self.train_config is not None else TrainConfig(epochs=self.epochs)
+        )
+        test = self.test_data if self.test_data is not None else _maybe_test(self.data)
+        trained = []
+        for rank, cand in enumerate(ranking[: self.top_k], start=1):
+            result = train(
+                build_arch(cand.arch), train_all, config=config, test_data=test,
+                device=self.device, seed=self.seed,
+            )  # fmt: skip
+            trained.append(TrainedCandidate(rank, cand.arch, cand.params, result))
+            report("training", rank, min(self.top_k, len(ranking)))
+        return tuple(trained)
+
+
+def custom(
+    build: Callable[[Any], nn.Module],
+    data: Any,
+    *,
+    budget: int = 8,
+    top_k: int = 3,
+    proxies: Sequence[str] | None = None,
+    method: str = "robot",
+    n_candidates: int = 50,
+    seed: int = 0,
+    epochs: int = 3,
+    search_epochs: int = 1,
+    search_train_size: int | None = None,
+    val_fraction: float = 0.2,
+    train_config: TrainConfig | None = None,
+    proxy_batch_size: int = 64,
+    test_data: Any = None,
+    device: Any = None,
+    storage: Any = None,
+    searcher_options: dict[str, Any] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> CustomSearchResult:
+    """Sample, score, rank and train architectures of a user-defined space:
+    ``CustomSearch(build, data, ...).run(progress)``; the arguments are the attributes
+    of :class:`CustomSearch`.
 
     Returns:
         A :class:`CustomSearchResult` with the ranking and the trained accuracies.
@@ -250,13 +365,17 @@ def custom(
     Raises:
         NasrankError: Bad arguments, or ``build`` yields fewer than 2 distinct candidates.
     """
-    import optuna
+    search = CustomSearch(
+        build, data, budget, top_k, proxies, method, n_candidates, seed, epochs,
+        search_epochs, search_train_size, val_fraction, train_config, proxy_batch_size,
+        test_data, device, storage, searcher_options,
+    )  # fmt: skip
+    return search.run(progress)
 
-    from nasrank.search.objectives import TrainingObjective
-    from nasrank.search.pool import score_pool
-    from nasrank.search.robot import _quiet_optuna
-    from nasrank.search.trainer import TrainConfig
 
+def _check_custom_args(
+    method: str, budget: int, n_candidates: int, epochs: int, top_k: int
+) -> None:
     if method not in ("robot", "bo"):
         raise NasrankError(f"custom search method must be 'robot' or 'bo', got {method!r}")
     for name, value in (("budget", budget), ("n_candidates", n_candidates), ("epochs", epochs)):
@@ -264,28 +383,36 @@ def custom(
             raise NasrankError(f"{name} must be >= 1, got {value}")
     if top_k < 0:
         raise NasrankError(f"top_k must be >= 0, got {top_k}")
-    proxy_names = list(proxies) if proxies is not None else list(DEFAULT_PROXIES)
-    report = progress or (lambda stage, done, total: None)
 
-    # ---- sample candidates through Optuna trials ----------------------------------------
-    with _quiet_optuna():
+
+def _sample_candidates(
+    build: Callable[[Any], nn.Module],
+    n_candidates: int,
+    seed: int,
+    report: Callable[[str, int, int], None],
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Distinct candidates drawn through Optuna trials: id -> params, and the union of the
+    trials' distributions."""
+    import optuna
+
+    with quiet_optuna():
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     params_of: dict[str, dict[str, Any]] = {}
     distributions: dict[str, Any] = {}
     attempts = 0
     while len(params_of) < n_candidates and attempts < 20 * n_candidates:
         attempts += 1
-        with _quiet_optuna():
+        with quiet_optuna():
             trial = study.ask()
         try:
             build(trial)
         except optuna.TrialPruned:
-            with _quiet_optuna():
+            with quiet_optuna():
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
         params = dict(trial.params)
         distributions.update(trial.distributions)
-        with _quiet_optuna():
+        with quiet_optuna():
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         if arch_id(params) not in params_of:
             params_of[arch_id(params)] = params
@@ -295,19 +422,24 @@ def custom(
             f"build(trial) produced {len(params_of)} distinct candidate(s) in {attempts} trials; "
             "the space needs at least 2"
         )
+    return params_of, distributions
 
-    def build_arch(arch: str) -> nn.Module:
-        return build(optuna.trial.FixedTrial(params_of[arch]))
 
-    # ---- score with proxies -------------------------------------------------------------
-    train_all = _dataset(data, "train")
-    if getattr(train_all, "labels", None) is None:
-        raise NasrankError(f"data {data!r} has no labels; the search trains candidates")
-    batch = train_all.sample_batch(min(proxy_batch_size, len(train_all)), seed=seed)
-    pool = CandidatePool(None, list(params_of), source=f"{len(params_of)} Optuna samples")
-    pool = score_pool(
+def _score_candidates(
+    archs: list[str],
+    build_arch: Callable[[str], nn.Module],
+    proxies: list[str],
+    train_all: Any,
+    batch_size: int,
+    seed: int,
+    report: Callable[[str, int, int], None],
+) -> CandidatePool:
+    """The candidates scored by the proxy engine on a batch of the training data."""
+    batch = train_all.sample_batch(min(batch_size, len(train_all)), seed=seed)
+    pool = CandidatePool(None, archs, source=f"{len(archs)} Optuna samples")
+    return score_pool(
         pool,
-        proxy_names,
+        proxies,
         batch,
         seed=seed,
         build=build_arch,
@@ -315,48 +447,58 @@ def custom(
         progress=lambda done, total: report("scoring", done, total),
     )
 
-    # ---- rank with a short-training objective -------------------------------------------
-    search_train, search_val = _split_train(train_all, val_fraction, seed)
-    if search_train_size is not None:
-        search_train = search_train.take(search_train_size, seed=seed)
+
+def _short_training(
+    search: CustomSearch, build_arch: Callable[[str], nn.Module], train_all: Any
+) -> TrainingObjective:
+    """The search's objective: a short training scored on a held-out split."""
+    search_train, search_val = _split_train(train_all, search.val_fraction, search.seed)
+    if search.search_train_size is not None:
+        search_train = search_train.take(search.search_train_size, seed=search.seed)
+    final = search.train_config
     short = TrainConfig(
-        epochs=search_epochs,
-        batch_size=(train_config.batch_size if train_config is not None else 64),
-        lr=(train_config.lr if train_config is not None else 0.1),
+        epochs=search.search_epochs,
+        batch_size=(final.batch_size if final is not None else 64),
+        lr=(final.lr if final is not None else 0.1),
     )
-    objective = TrainingObjective(
-        build_arch, search_train, val_data=search_val, config=short, device=device, seed=seed
-    )
-    options = dict(searcher_options or {})
-    if method == "robot":
-        from nasrank.search.robot import RoBoT
+    return TrainingObjective(
+        build_arch, search_train, val_data=search_val, config=short, device=search.device,
+        seed=search.seed,
+    )  # fmt: skip
 
-        options.setdefault("bo_queries", max(1, budget // 2))
-        searcher: Any = RoBoT(pool=pool, seed=seed, **options)
-    else:
-        from nasrank.search.bo import PredictorBO
 
-        featurize = _ParamFeatures(distributions)
-        searcher = PredictorBO(
-            pool=pool,
-            seed=seed,
-            features=lambda archs: featurize([params_of[a] for a in archs]),
-            **options,
-        )
-    done = [0]
+def _stage_progress(
+    report: Callable[[str, int, int], None], stage: str, total: int
+) -> ProgressFactory:
+    """A progress factory that reports ``(stage, done, total)`` per evaluation."""
 
-    def tick(_: Evaluation) -> None:
-        done[0] += 1
-        report("searching", done[0], budget)
+    @contextlib.contextmanager
+    def factory(description: str, _total: int | None) -> Iterator[Any]:
+        done = [0]
 
-    search = searcher.run(objective, min(budget, len(pool)), storage=storage, callback=tick)
+        class _Bar:
+            def advance(self, n: int = 1) -> None:
+                if n > 0:
+                    done[0] += n
+                    report(stage, done[0], total)
 
-    # ---- final ranking ------------------------------------------------------------------
+        yield _Bar()
+
+    return factory
+
+
+def _final_ranking(
+    search: SearchResult,
+    searcher: Searcher,
+    pool: CandidatePool,
+    params_of: dict[str, dict[str, Any]],
+) -> tuple[RankedCandidate, ...]:
+    """Evaluated candidates by value, then the rest in the searcher's final order."""
     values = {e.arch: e.value for e in search.evaluations}
     evaluated = sorted(values, key=lambda a: -np.nan_to_num(values[a], nan=-np.inf))
-    order = [pool.archs[int(i)] for i in _method_order(searcher, pool)]
+    order = [pool.archs[int(i)] for i in searcher.ranking()]
     rest = [a for a in order if a not in values]
-    ranking = tuple(
+    return tuple(
         RankedCandidate(
             arch=a,
             params=params_of[a],
@@ -368,25 +510,6 @@ def custom(
         for a in evaluated + rest
     )
 
-    # ---- train the top-k for real -------------------------------------------------------
-    final_config = train_config if train_config is not None else TrainConfig(epochs=epochs)
-    test = test_data if test_data is not None else _maybe_test(data)
-    trained = []
-    for rank, cand in enumerate(ranking[:top_k], start=1):
-        from nasrank.search.trainer import train
-
-        result = train(
-            build_arch(cand.arch),
-            train_all,
-            config=final_config,
-            test_data=test,
-            device=device,
-            seed=seed,
-        )
-        trained.append(TrainedCandidate(rank, cand.arch, cand.params, result))
-        report("training", rank, min(top_k, len(ranking)))
-    return CustomSearchResult(ranking, tuple(trained), search, pool, method)
-
 
 def _maybe_test(data: Any) -> Any:
     if not isinstance(data, (str, Path)):
@@ -396,16 +519,3 @@ def _maybe_test(data: Any) -> Any:
     except NasrankError as exc:
         logger.info("no test split for %s (%s); reporting train accuracy", data, exc)
         return None
-
-
-def _method_order(searcher: Any, pool: CandidatePool) -> np.ndarray:
-    """Pool indices in the searcher's final preference order."""
-    from nasrank.search.robot import RoBoT
-
-    if isinstance(searcher, RoBoT):
-        return searcher.ranking()
-    from nasrank.proxies.ensemble import normalised_ranks
-
-    assert pool.scores is not None
-    ranks = np.stack([normalised_ranks(c) for c in pool.scores.T])
-    return np.argsort(-np.nan_to_num(np.nanmean(ranks, axis=0), nan=-1.0), kind="stable")

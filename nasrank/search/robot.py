@@ -8,35 +8,15 @@ Re-implemented from the paper on Optuna's public API (``create_study``, ``GPSamp
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from nasrank.search._optuna import quiet_optuna
 from nasrank.search.base import SEARCHERS, Evaluation, Searcher, SearchExhausted
 
 __all__ = ["RoBoT"]
-
-
-@contextlib.contextmanager
-def _quiet_optuna() -> Iterator[None]:
-    """Silence Optuna inside the block only: per-trial INFO lines, the experimental-feature
-    warning of ``deterministic_objective`` and the note that the optional ``greenlet``
-    package (parallel L-BFGS-B restarts) is absent."""
-    import warnings
-
-    import optuna
-
-    previous = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            yield
-    finally:
-        optuna.logging.set_verbosity(previous)
 
 
 @SEARCHERS.register("robot")
@@ -141,7 +121,7 @@ class RoBoT(Searcher):
     def _make_study(self) -> None:
         import optuna
 
-        with _quiet_optuna():
+        with quiet_optuna():
             self.sampler = optuna.samplers.GPSampler(
                 seed=self.seed,
                 n_startup_trials=self.n_startup_trials,
@@ -165,7 +145,7 @@ class RoBoT(Searcher):
         import optuna
 
         oriented = self._oriented(value)
-        with _quiet_optuna():
+        with quiet_optuna():
             if math.isinf(oriented):
                 self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             else:
@@ -197,7 +177,7 @@ class RoBoT(Searcher):
                 self._pending_trial = None
                 self._tell_trial(trial, w, self._values[arch])
                 continue
-            with _quiet_optuna():
+            with quiet_optuna():
                 trial = self.study.ask(self._distributions)
             w = np.array([trial.params[f"w{j}"] for j in range(self._m)])
             arch = self._argmax(w)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nasrank.errors import NasrankError
-from nasrank.search.base import Evaluation
+from nasrank.search.results import Evaluation
 
 __all__ = [
     "RunStorage",
@@ -137,9 +137,9 @@ class OptunaBackend:
     ) -> RunStorage:
         import optuna
 
-        from nasrank.search.robot import _quiet_optuna
+        from nasrank.search._optuna import quiet_optuna
 
-        with _quiet_optuna():
+        with quiet_optuna():
             study = optuna.create_study(
                 storage=self._storage,
                 study_name=f"nasrank:{key}",

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from nasrank._version import __version__
 from nasrank.errors import StoreError
 from nasrank.proxies.registry import ProxySpec, resolve_proxies
 
@@ -340,8 +341,6 @@ class ScoreStore:
         The first record of a ``(space, data, seed)`` keeps its ``created`` time; later
         ones update the description, info and nasrank version.
         """
-        from nasrank import __version__
-
         self._check_writable()
         now = time.time()
         conn = self._connection()

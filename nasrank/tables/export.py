@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nasrank._version import __version__
 from nasrank.errors import NasrankError
 from nasrank.tables.table import ProxyTable, load_table, table_paths
 
@@ -72,7 +73,6 @@ def export_table(
     Raises:
         NasrankError: No proxy is stored for the run, or no architecture has them all.
     """
-    from nasrank import __version__
     from nasrank.proxies import resolve_proxies
     from nasrank.spaces import get_space
 

@@ -367,13 +367,13 @@ def test_a_dying_training_worker_is_one_line_and_keeps_what_finished(
 ):
     from concurrent.futures.process import BrokenProcessPool
 
-    import nasrank.search.top_training as top_training
+    import nasrank.search.plan as plan
 
     def first_then_die(archs, job, executor, *, on_result):
         on_result({"arch": archs[0], "epochs": 1, "test_accuracy": 50.0})
         raise BrokenProcessPool("A process in the process pool was terminated abruptly")
 
-    monkeypatch.setattr(top_training, "train_top", first_then_die)
+    monkeypatch.setattr(plan, "train_top", first_then_die)
     out = tmp_path / "s.json"
     argv = [
         "search", "--space", "nb201", "--benchmark", f"table:{table}", "--method", "zc-topk",
