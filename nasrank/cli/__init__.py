@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from nasrank import __version__
+from nasrank._version import __version__
 
 __all__ = ["main"]
 

@@ -55,6 +55,15 @@ def add_parser(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_search_arguments(p)
+    _add_score_arguments(p)
+    _add_training_arguments(p)
+    _add_output_arguments(p)
+    p.set_defaults(run=run)
+
+
+def _add_search_arguments(p: argparse.ArgumentParser) -> None:
+    """What is searched, against what, with which methods, budget and seeds."""
     p.add_argument("--space", default="nb201", help="search space (default nb201)")
     p.add_argument(
         "--benchmark",
@@ -72,6 +81,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--seeds", default="0", help="seeds: '0..19' (inclusive range), '0,3,5' or mixed"
     )
+
+
+def _add_score_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the candidates' proxy scores come from."""
     p.add_argument(
         "--proxies",
         default="auto",
@@ -122,6 +135,10 @@ def add_parser(sub: Any) -> None:
         help="do not keep engine proxy scores in the default store "
         "~/.cache/nasrank/scores.sqlite (--store / $NASRANK_STORE still apply)",
     )
+
+
+def _add_training_arguments(p: argparse.ArgumentParser) -> None:
+    """``--train-top``: training the best picks for real."""
     p.add_argument(
         "--train-top", type=int, default=0, metavar="K", help="train the K best found for real"
     )
@@ -143,6 +160,10 @@ def add_parser(sub: Any) -> None:
         default=0.0,
         help="--executor ray: GPUs reserved per training (default 0; 1 for one GPU each)",
     )
+
+
+def _add_output_arguments(p: argparse.ArgumentParser) -> None:
+    """Run storage (resume), JSON and plot."""
     p.add_argument(
         "--storage",
         metavar="URL",
@@ -151,7 +172,6 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--json", metavar="PATH", help="write runs and summary as JSON")
     p.add_argument("--plot", metavar="PATH", help="plot best-so-far vs queries (PNG)")
-    p.set_defaults(run=run)
 
 
 # ---- parsing -------------------------------------------------------------------------
