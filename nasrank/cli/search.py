@@ -323,29 +323,13 @@ def _notice(line: str) -> None:
 
 def _print_report(report: SearchReport) -> None:
     """The per-run table (few runs), the per-method summary and the optimum lines."""
-    metric, bench = report.metric, report.benchmark_name
+    for title, header, rows in report.tables():
+        print_table(title, header, rows)
     assert report.optimum is not None and report.table_optimum is not None
     (pool_arch, pool_opt), (table_arch, table_opt) = report.optimum, report.table_optimum
-    if len(report.all_runs()) <= 5:
-        print_table(
-            f"{bench} {metric}: best architecture found",
-            ["method", "seed", "architecture", metric, "queries", "queries to optimum"],
-            report.best_rows(),
-        )
-    outside = report.optimum_outside_pool
-    title = (
-        f"{bench} {metric}: pool of {report.config['pool_size']}, budget "
-        f"{report.config['budget']}; optimum {pool_opt:g}"
-        + (f" (pool), table optimum {table_opt:g}" if outside else "")
-    )
-    print_table(
-        title,
-        ["method", "runs", "mean best", "std", "mean best @20", "median q. to optimum", "found"],
-        report.summary_rows(),
-    )
-    print(f"pool optimum: {pool_arch} {metric}={pool_opt:g}")
-    if outside:
-        print(f"table optimum: {table_arch} {metric}={table_opt:g} (outside the pool)")
+    print(f"pool optimum: {pool_arch} {report.metric}={pool_opt:g}")
+    if report.optimum_outside_pool:
+        print(f"table optimum: {table_arch} {report.metric}={table_opt:g} (outside the pool)")
 
 
 def _print_trained(report: SearchReport, args: argparse.Namespace) -> None:

@@ -126,6 +126,26 @@ class SearchReport:
         return entry
 
     # ---- what the CLI's tables show ------------------------------------------------------
+    def tables(self) -> list[tuple[str, list[str], list[list[Any]]]]:
+        """``(title, header, rows)`` of the tables ``nasrank search`` prints: the best
+        architecture of each run (when there are at most 5 runs) and the summary per
+        method (with the pool's optimum, when there is a benchmark)."""
+        metric, bench = self.metric, self.benchmark_name or "objective"
+        out = []
+        if len(self.all_runs()) <= 5:
+            header = ["method", "seed", "architecture", metric, "queries", "queries to optimum"]
+            out.append((f"{bench} {metric}: best architecture found", header, self.best_rows()))
+        title = (
+            f"{bench} {metric}: pool of {self.config['pool_size']}, budget {self.config['budget']}"
+        )
+        if self.optimum is not None and self.table_optimum is not None:
+            title += f"; optimum {self.optimum[1]:g}"
+            if self.optimum_outside_pool:
+                title += f" (pool), table optimum {self.table_optimum[1]:g}"
+        header = ["method", "runs", "mean best", "std", "mean best @20", "median q. to optimum"]
+        out.append((title, [*header, "found"], self.summary_rows()))
+        return out
+
     def best_rows(self) -> list[list[Any]]:
         """Per run: method, seed, best architecture and value, queries, queries to optimum."""
         target = self.optimum[1] if self.optimum is not None else None
