@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
     specs = resolve_proxies(parse_proxies(args.proxies))
     names = [s.name for s in specs]
     pool = _pool(bench, args.n, args.seed, metric)
-    if args.data is None:  # token-id spaces (nbnlp, nbbert) declare their own default
-        args.data = getattr(space, "default_data", None) or "synthetic"
+    if args.data is None:  # the space's default (token-id spaces: synthetic tokens)
+        args.data = space.default_data
     store = open_cli_store(args)
     batch = load_cli_batch(args)
     kwargs = model_kwargs(space, args.num_classes, batch)

@@ -1,12 +1,12 @@
 """Encodings of architectures: the universal ONNX ``OpGraph`` and what is derived from it
-(fixed-length features, PyG graphs, text), per-space encodings (one-hot, adjacency, path)
-and an on-disk cache.
+(fixed-length features, PyG graphs, text), conveniences for the spaces' own encodings
+(one-hot, adjacency, path; defined by each space) and an on-disk cache.
 
 ``onnx`` and ``torch_geometric`` are imported only by the functions that need them.
 """
 
 from nasrank.encodings.cache import EncodingCache, default_cache_dir
-from nasrank.encodings.cells import CELL_SPACES, LEVELS, arch_opgraph, cell_module, encode_graphs
+from nasrank.encodings.cells import LEVELS, arch_opgraph, cell_module, encode_graphs
 from nasrank.encodings.features import (
     FEATURES_VERSION,
     OP_VOCAB,
@@ -16,7 +16,6 @@ from nasrank.encodings.features import (
 from nasrank.encodings.graph import NODE_FEATURE_NAMES, opgraph_to_data
 from nasrank.encodings.opgraph import ENCODER_VERSION, OpGraph, OpNode
 from nasrank.encodings.space_encodings import (
-    SPACE_ENCODINGS,
     nb101_adjacency,
     nb201_onehot,
     nb301_onehot,
@@ -27,7 +26,6 @@ from nasrank.encodings.space_encodings import (
 from nasrank.encodings.text import opgraph_text
 
 __all__ = [
-    "CELL_SPACES",
     "ENCODER_VERSION",
     "EncodingCache",
     "FEATURES_VERSION",
@@ -36,7 +34,6 @@ __all__ = [
     "OP_VOCAB",
     "OpGraph",
     "OpNode",
-    "SPACE_ENCODINGS",
     "arch_opgraph",
     "cell_module",
     "default_cache_dir",

@@ -3,8 +3,8 @@
 Stacked cell networks repeat one cell many times (NAS-Bench-201: 15 cells), so the graph
 of the whole network is mostly repetition; ``level="cell"`` exports only the cell module
 (with the input shape it has in the network's first stage), which is 10-20x smaller and
-faster to export. Spaces without a cell module raise :class:`NotImplementedError` for
-``level="cell"``.
+faster to export. The space builds its cell (``SearchSpace.cell_module``); spaces without
+one raise :class:`NotImplementedError` for ``level="cell"``.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ if TYPE_CHECKING:
     from nasrank.encodings.opgraph import OpGraph
     from nasrank.spaces import SearchSpace
 
-__all__ = ["LEVELS", "CELL_SPACES", "cell_module", "arch_opgraph", "encode_graphs"]
+__all__ = ["LEVELS", "cell_module", "arch_opgraph", "encode_graphs"]
 
 #: Granularities of :func:`arch_opgraph`.
 LEVELS: tuple[str, ...] = ("network", "cell")
-#: Spaces with a cell-level export.
-CELL_SPACES: tuple[str, ...] = ("nb201", "nb101", "nb301")
 
 
 def _check_level(level: str) -> None:
@@ -39,89 +37,26 @@ def _check_level(level: str) -> None:
         raise UnknownNameError(f"unknown graph level {level!r}{hint} choices: {', '.join(LEVELS)}")
 
 
-class _DartsPair:
-    """Factory of a module running a normal then a reduction DARTS cell."""
-
-    @staticmethod
-    def build(normal: Any, reduce: Any, channels: int) -> nn.Module:
-        from torch import nn
-
-        from nasrank.spaces._darts_model import DartsCell
-        from nasrank.spaces.nb301 import VARIANTS
-
-        cfg = VARIANTS["suite_zero"]
-        c4 = 4 * channels
-
-        class Pair(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.normal = DartsCell(
-                    normal,
-                    c4,
-                    c4,
-                    channels,
-                    reduction=False,
-                    reduction_prev=False,
-                    affine=cfg["affine"],
-                    pool_bn=cfg["pool_bn"],
-                )
-                self.reduce = DartsCell(
-                    reduce,
-                    c4,
-                    c4,
-                    2 * channels,
-                    reduction=True,
-                    reduction_prev=False,
-                    affine=cfg["affine"],
-                    pool_bn=cfg["pool_bn"],
-                )
-
-            def forward(self, s0: Any, s1: Any) -> Any:
-                s2 = self.normal(s0, s1)
-                return self.reduce(s1, s2)
-
-        return Pair()
-
-
 def cell_module(
     space: SearchSpace, arch: Any, *, seed: int = 0
 ) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
-    """The cell of ``arch`` as a module, and example inputs of its first-stage shape.
-
-    * ``nb201``: one cell at 16 channels, input ``(1, 16, 32, 32)``.
-    * ``nb101``: one module at 128 channels (the first stack), input ``(1, 128, 32, 32)``.
-    * ``nb301``: the normal cell followed by the reduction cell (initial width 32, the
-      Suite-Zero network's), inputs two ``(1, 128, 32, 32)`` states.
+    """The cell of ``arch`` as a module, and example inputs of its first-stage shape:
+    :meth:`SearchSpace.cell_module <nasrank.spaces.SearchSpace.cell_module>`.
 
     Raises:
-        NotImplementedError: The space has no cell-level export.
+        NotImplementedError: The space has no cell-level export (the message lists the
+            spaces that have one).
     """
-    import torch
+    if not space.has_cell_module:
+        # Imported here: nasrank.spaces imports torch, and `import nasrank.encodings` stays light.
+        from nasrank.spaces import SPACES, get_space
 
-    generator = torch.Generator().manual_seed(seed)
-    name = space.name
-    if name == "nb201":
-        from nasrank.spaces._nb201_model import Cell
-        from nasrank.spaces.nb201 import EDGES
-
-        ops = space.ops_of(space.canonical(arch))  # type: ignore[attr-defined]
-        edges = [(s, d, op) for (s, d), op in zip(EDGES, ops)]
-        return Cell(edges, 16), (torch.randn(1, 16, 32, 32, generator=generator),)
-    if name == "nb101":
-        from nasrank.spaces._nb101_model import NB101Cell
-
-        spec = space.pruned_spec(arch)  # type: ignore[attr-defined]
-        module = NB101Cell(spec.matrix, spec.ops, 128, 128)
-        return module, (torch.randn(1, 128, 32, 32, generator=generator),)
-    if name == "nb301":
-        g = space.genotype_of(arch)  # type: ignore[attr-defined]
-        module = _DartsPair.build(g.normal, g.reduce, 32)
-        x = torch.randn(1, 128, 32, 32, generator=generator)
-        return module, (x, x.clone())
-    raise NotImplementedError(
-        f"space {name!r} has no cell-level graph; use level='network' "
-        f"(cell-level spaces: {', '.join(CELL_SPACES)})"
-    )
+        cell_spaces = [n for n in SPACES.names() if get_space(n).has_cell_module]
+        raise NotImplementedError(
+            f"space {space.name!r} has no cell-level graph; use level='network' "
+            f"(cell-level spaces: {', '.join(cell_spaces)})"
+        )
+    return space.cell_module(arch, seed=seed)
 
 
 def arch_opgraph(

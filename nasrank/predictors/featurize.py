@@ -314,29 +314,23 @@ def featurize(
 
 # ---- parts ---------------------------------------------------------------------------------
 def _space_block(part: str, space: SearchSpace, ids: list[str]) -> FeatureMatrix:
-    from nasrank.encodings.space_encodings import (
-        SPACE_ENCODINGS,
-        space_encoding,
-        space_encoding_names,
-    )
-
-    if space.name not in SPACE_ENCODINGS[part]:
+    if part not in space.encodings:
         raise FeatureSetError(
-            f"feature part {part!r} is not defined for space {space.name!r} (it is for "
-            f"{', '.join(SPACE_ENCODINGS[part])}); use 'onnx', which works for every space"
+            f"feature part {part!r} is not defined for space {space.name!r} (its encodings: "
+            f"{', '.join(space.encodings) or 'none'}); use 'onnx', which works for every space"
         )
-    values = np.stack([space_encoding(part, space, a) for a in ids]) if ids else np.zeros((0, 0))
-    names = space_encoding_names(part, space)
+    values = np.stack([space.encode(part, a) for a in ids]) if ids else np.zeros((0, 0))
+    names = space.encoding_names(part)
     if values.shape[1] != len(names):
         values = values.reshape(len(ids), len(names))
     return FeatureMatrix(values, tuple(names))
 
 
 def _resolve_level(space: SearchSpace, level: str) -> str:
-    from nasrank.encodings.cells import CELL_SPACES, LEVELS
+    from nasrank.encodings.cells import LEVELS
 
     if level == "auto":
-        return "cell" if space.name in CELL_SPACES else "network"
+        return "cell" if space.has_cell_module else "network"
     if level not in LEVELS:
         raise FeatureSetError(f"onnx_level must be auto, cell or network, got {level!r}")
     return level

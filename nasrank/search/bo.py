@@ -142,15 +142,13 @@ class PredictorBO(Searcher):
     def _resolve_encoding(self, encoding: str | None) -> str | None:
         if encoding is None or self.space is None:
             return None
-        from nasrank.encodings.space_encodings import SPACE_ENCODINGS
-
+        encodings = self.space.encodings
         if encoding != "auto":
-            table = SPACE_ENCODINGS.get(encoding)
-            if table is None or self.space.name not in table:
+            if encoding not in encodings:
                 raise ValueError(f"encoding {encoding!r} is not defined for {self.space.name!r}")
             return encoding
         for name in ("path", "onehot"):
-            if self.space.name in SPACE_ENCODINGS.get(name, {}):
+            if name in encodings:
                 return name
         return None
 
@@ -159,14 +157,11 @@ class PredictorBO(Searcher):
             return np.asarray(self._features_fn(list(archs)), dtype=np.float64)
         if self.encoding is None:
             return np.zeros((len(archs), 0))
-        from nasrank.encodings.space_encodings import space_encoding
-
+        assert self.space is not None  # an encoding is only resolved for a space
         rows = []
         for a in archs:
             if a not in self._cache:
-                self._cache[a] = np.asarray(
-                    space_encoding(self.encoding, self.space, a), dtype=np.float64
-                )
+                self._cache[a] = np.asarray(self.space.encode(self.encoding, a), dtype=np.float64)
             rows.append(self._cache[a])
         return np.stack(rows) if rows else np.zeros((0, 0))
 

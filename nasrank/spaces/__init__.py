@@ -1,6 +1,8 @@
 """Search spaces: parse, validate, enumerate, sample, mutate and build architectures."""
 
 from nasrank.spaces.base import ArchLike, SearchSpace
+from nasrank.spaces.codec import IndexCodec
+from nasrank.spaces.encoding import SpaceEncoding
 from nasrank.spaces.registry import SPACES, get_space
 
 # Registration happens here, explicitly, one import per space module.
@@ -14,6 +16,7 @@ from nasrank.spaces.nbbert import NBBERTSpace  # noqa: E402  isort: skip
 __all__ = [
     "SPACES",
     "ArchLike",
+    "IndexCodec",
     "NB101Space",
     "NB201Space",
     "NB301Space",
@@ -21,5 +24,6 @@ __all__ = [
     "NBGraphSpace",
     "NBNLPSpace",
     "SearchSpace",
+    "SpaceEncoding",
     "get_space",
 ]

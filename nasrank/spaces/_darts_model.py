@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["DartsNetwork", "DartsCell", "AuxiliaryHead", "make_op"]
+__all__ = ["DartsNetwork", "DartsCell", "DartsCellPair", "AuxiliaryHead", "make_op"]
 
 
 class ReLUConvBN(nn.Sequential):
@@ -198,6 +198,43 @@ class DartsCell(nn.Module):
             assert total is not None
             states.append(total)
         return torch.cat(states[2:], dim=1)
+
+
+class DartsCellPair(nn.Module):
+    """A normal cell followed by a reduction cell, both reading ``4 C``-channel states
+    at the same resolution: the cell-level graph of a DARTS genotype.
+
+    Args:
+        normal: Eight ``(op, input)`` pairs of the normal cell (see :class:`DartsCell`).
+        reduce: Eight ``(op, input)`` pairs of the reduction cell.
+        channels: Width ``C`` of the normal cell (the reduction cell has ``2 C``).
+        affine: See :class:`DartsCell`.
+        pool_bn: See :class:`DartsCell`.
+    """
+
+    def __init__(
+        self,
+        normal: Sequence[tuple[str, int]],
+        reduce: Sequence[tuple[str, int]],
+        channels: int,
+        *,
+        affine: bool = True,
+        pool_bn: bool = False,
+    ) -> None:
+        super().__init__()
+        c4 = 4 * channels
+        self.normal = DartsCell(
+            normal, c4, c4, channels, reduction=False, reduction_prev=False,
+            affine=affine, pool_bn=pool_bn,
+        )  # fmt: skip
+        self.reduce = DartsCell(
+            reduce, c4, c4, 2 * channels, reduction=True, reduction_prev=False,
+            affine=affine, pool_bn=pool_bn,
+        )  # fmt: skip
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        s2 = self.normal(s0, s1)
+        return self.reduce(s1, s2)
 
 
 class AuxiliaryHead(nn.Module):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+import difflib
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nasrank._random import SeedLike, as_rng
-from nasrank.errors import InvalidArchitecture
+from nasrank.errors import InvalidArchitecture, UnknownNameError
+from nasrank.spaces.codec import IndexCodec
+from nasrank.spaces.encoding import SpaceEncoding
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
     from torch import nn
 
@@ -25,7 +29,11 @@ class SearchSpace(abc.ABC):
 
     Architectures travel through nasrank as canonical id strings; every method accepts
     any spelling the space documents and canonicalises it first. Models are built on
-    demand with :meth:`build`.
+    demand with :meth:`build`. Optional capabilities have safe defaults here: the
+    space's own encodings (:attr:`encodings`, none), a cell module for cell-level
+    graphs (:meth:`cell_module`, none), a dense integer index (:attr:`index_codec`,
+    none) and the data its models take by default (:attr:`default_data`, synthetic
+    images).
     """
 
     #: Registry name ("nb201", ...).
@@ -34,6 +42,8 @@ class SearchSpace(abc.ABC):
     description: ClassVar[str]
     #: Shape of one input sample for the default model (C, H, W) or (T,) for tokens.
     input_shape: ClassVar[tuple[int, ...]] = (3, 32, 32)
+    #: Data spec (``nasrank.data``) the space's models take when none is given.
+    default_data: ClassVar[str] = "synthetic"
 
     @abc.abstractmethod
     def canonical(self, arch: ArchLike) -> str:
@@ -87,6 +97,61 @@ class SearchSpace(abc.ABC):
 
         generator = torch.Generator().manual_seed(int(as_rng(seed).integers(2**31)))
         return torch.randn(batch_size, *self.input_shape, generator=generator)
+
+    # ---- optional capabilities ------------------------------------------------------------
+    @property
+    def encodings(self) -> Mapping[str, SpaceEncoding]:
+        """The space's own encodings (``"onehot"``, ``"path"``, ...) by name; none here."""
+        return {}
+
+    def encoding(self, name: str) -> SpaceEncoding:
+        """The encoding called ``name``.
+
+        Raises:
+            UnknownNameError: The space has no such encoding; the message lists the
+                space's encodings.
+        """
+        found = self.encodings.get(name)
+        if found is None:
+            choices = list(self.encodings)
+            close = difflib.get_close_matches(str(name), choices, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ";"
+            raise UnknownNameError(
+                f"space {self.name!r} has no encoding {name!r}{hint} choices: "
+                f"{', '.join(choices) or 'none'} (the 'onnx' features work for every space)"
+            )
+        return found
+
+    def encode(self, name: str, arch: ArchLike) -> np.ndarray:
+        """The vector of ``arch`` in the encoding ``name`` (see :meth:`encoding`)."""
+        return self.encoding(name).encode(arch)
+
+    def encoding_names(self, name: str) -> list[str]:
+        """Column names of :meth:`encode` for the encoding ``name``."""
+        return self.encoding(name).names()
+
+    def cell_module(
+        self, arch: ArchLike, *, seed: int = 0
+    ) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+        """One cell of ``arch`` as a module, and example inputs of its first-stage shape
+        (for cell-level graphs, ``arch_opgraph(..., level="cell")``).
+
+        Raises:
+            NotImplementedError: The space has no cell module (the default).
+        """
+        raise NotImplementedError(
+            f"space {self.name!r} has no cell-level graph; use level='network'"
+        )
+
+    @property
+    def has_cell_module(self) -> bool:
+        """Whether the space implements :meth:`cell_module`."""
+        return type(self).cell_module is not SearchSpace.cell_module
+
+    @property
+    def index_codec(self) -> IndexCodec | None:
+        """The dense integer index of a finite space's ids, or ``None`` (the default)."""
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -40,12 +40,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from nasrank._random import SeedLike, as_rng
 from nasrank.errors import InvalidArchitecture
-from nasrank.spaces._nb101_model import NB101Network
+from nasrank.spaces._nb101_encodings import make_encodings
+from nasrank.spaces._nb101_model import NB101Cell, NB101Network
 from nasrank.spaces.base import ArchLike, SearchSpace
+from nasrank.spaces.encoding import SpaceEncoding
 from nasrank.spaces.registry import SPACES
 
 __all__ = [
@@ -616,3 +619,27 @@ class NB101Space(SearchSpace):
             cells_per_stack=cells_per_stack,
             num_classes=num_classes,
         )
+
+    def cell_module(
+        self, arch: ArchLike, *, seed: int = 0
+    ) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+        """One module at 128 channels (the first stack's), input ``(1, 128, 32, 32)``;
+        vertex order as in :meth:`build`."""
+        generator = torch.Generator().manual_seed(seed)
+        spec = self.pruned_spec(arch)
+        module = NB101Cell(spec.matrix, spec.ops, 128, 128)
+        return module, (torch.randn(1, 128, 32, 32, generator=generator),)
+
+    # ---- capabilities ------------------------------------------------------------------
+    @property
+    def encodings(self) -> Mapping[str, SpaceEncoding]:
+        """``onehot`` (= ``onehot-pruned``) and ``path`` (see
+        :mod:`nasrank.spaces._nb101_encodings`)."""
+        return _ENCODINGS
+
+
+def _spec_of_any(arch: ArchLike) -> CellSpec:
+    return NB101Space().spec(arch)
+
+
+_ENCODINGS = make_encodings(_spec_of_any, OPS, INTERIOR_OPS, MAX_VERTICES)

@@ -23,14 +23,18 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
+import torch
 from torch import nn
 
 from nasrank._random import SeedLike, as_rng
 from nasrank.errors import InvalidArchitecture
-from nasrank.spaces._nb201_model import NB201Network
+from nasrank.spaces._nb201_encodings import make_encodings
+from nasrank.spaces._nb201_model import Cell, NB201Network
 from nasrank.spaces.base import ArchLike, SearchSpace
+from nasrank.spaces.codec import IndexCodec
+from nasrank.spaces.encoding import SpaceEncoding
 from nasrank.spaces.registry import SPACES
 
 __all__ = ["NB201Space", "OPS", "EDGES", "NASLIB_OPS", "to_naslib", "from_naslib"]
@@ -57,6 +61,40 @@ _INT_LIST = re.compile(r"^[\(\[]?\s*\d+(\s*,\s*\d+)*\s*,?\s*[\)\]]?$")
 def _format(ops: Sequence[str]) -> str:
     a, b, c, d, e, f = ops
     return f"|{a}~0|+|{b}~0|{c}~1|+|{d}~0|{e}~1|{f}~2|"
+
+
+def _index_of(arch: str) -> int:
+    """Canonical id -> position in :meth:`NB201Space.enumerate` (base-5 digits of the ops)."""
+    ops = list(NB201Space.ops_of(arch))
+    if len(ops) != len(EDGES) or any(op not in OPS for op in ops) or _format(ops) != arch:
+        raise ValueError(f"not a canonical NB-201 id: {arch!r}")
+    index = 0
+    for op in ops:
+        index = index * len(OPS) + OPS.index(op)
+    return index
+
+
+def _arch_at(index: int) -> str:
+    """Position in :meth:`NB201Space.enumerate` -> canonical id."""
+    size = len(OPS) ** len(EDGES)
+    if not 0 <= index < size:
+        raise ValueError(f"NB-201 index {index} is outside 0..{size - 1}")
+    ops = []
+    for _ in EDGES:
+        index, digit = divmod(index, len(OPS))
+        ops.append(OPS[digit])
+    return _format(ops[::-1])
+
+
+_INDEX_CODEC = IndexCodec(
+    "nb201",
+    len(OPS) ** len(EDGES),
+    "sum over the 6 edges k in official order (0->1, 0->2, 1->2, 0->3, 1->3, 2->3) of "
+    f"OPS.index(op_k) * 5**(5 - k), OPS = {list(OPS)}; equals the position in "
+    "NB201Space.enumerate()",
+    _index_of,
+    _arch_at,
+)
 
 
 def to_naslib(arch: str) -> tuple[int, ...]:
@@ -228,3 +266,31 @@ class NB201Space(SearchSpace):
         return NB201Network(
             edges, channels=channels, cells_per_stage=cells_per_stage, num_classes=num_classes
         )
+
+    def cell_module(
+        self, arch: ArchLike, *, seed: int = 0
+    ) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+        """One cell at 16 channels (the first stage's), input ``(1, 16, 32, 32)``."""
+        ops = self.ops_of(self.canonical(arch))
+        edges = [(s, d, op) for (s, d), op in zip(EDGES, ops)]
+        generator = torch.Generator().manual_seed(seed)
+        return Cell(edges, 16), (torch.randn(1, 16, 32, 32, generator=generator),)
+
+    # ---- capabilities ------------------------------------------------------------------
+    @property
+    def encodings(self) -> Mapping[str, SpaceEncoding]:
+        """``onehot``, ``onehot-pruned`` and ``path`` (see
+        :mod:`nasrank.spaces._nb201_encodings`)."""
+        return _ENCODINGS
+
+    @property
+    def index_codec(self) -> IndexCodec:
+        """The 5^6 index over the six edge ops; equals the position in :meth:`enumerate`."""
+        return _INDEX_CODEC
+
+
+def _ops_of_any(arch: ArchLike) -> tuple[str, ...]:
+    return NB201Space.ops_of(NB201Space().canonical(arch))
+
+
+_ENCODINGS = make_encodings(_ops_of_any, EDGES, OPS)

@@ -44,12 +44,15 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+import torch
 from torch import nn
 
 from nasrank._random import SeedLike, as_rng
 from nasrank.errors import InvalidArchitecture, UnknownNameError
-from nasrank.spaces._darts_model import DartsNetwork
+from nasrank.spaces._darts_model import DartsCellPair, DartsNetwork
+from nasrank.spaces._nb301_encodings import make_encodings
 from nasrank.spaces.base import ArchLike, SearchSpace
+from nasrank.spaces.encoding import SpaceEncoding
 from nasrank.spaces.registry import SPACES
 
 __all__ = [
@@ -572,3 +575,26 @@ class NB301Space(SearchSpace):
             auxiliary=auxiliary,
             **cfg,
         )
+
+    def cell_module(
+        self, arch: ArchLike, *, seed: int = 0
+    ) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+        """The normal cell followed by the reduction cell of the ``suite_zero`` network
+        (initial width 32), inputs two ``(1, 128, 32, 32)`` states."""
+        generator = torch.Generator().manual_seed(seed)
+        g = _parse(arch)
+        cfg = VARIANTS["suite_zero"]
+        module = DartsCellPair(
+            g.normal, g.reduce, cfg["channels"], affine=cfg["affine"], pool_bn=cfg["pool_bn"]
+        )
+        x = torch.randn(1, 128, 32, 32, generator=generator)
+        return module, (x, x.clone())
+
+    # ---- capabilities ------------------------------------------------------------------
+    @property
+    def encodings(self) -> Mapping[str, SpaceEncoding]:
+        """``onehot`` and ``path`` (see :mod:`nasrank.spaces._nb301_encodings`)."""
+        return _ENCODINGS
+
+
+_ENCODINGS = make_encodings(_parse, OPS, NUM_NODES, CONCAT)

@@ -172,51 +172,67 @@ def _parse_text(text: str) -> Recipe:
 
 
 def _validate(data: Mapping[Any, Any], text: str) -> Recipe:
+    """Check every rule of the module docstring, in a fixed order (the first broken rule
+    is the one reported); return the recipe in a topological order."""
     if not data:
         raise InvalidArchitecture(f"NAS-Bench-NLP recipe {text} has no nodes; expected h_new_0")
     if len(data) > MAX_NODES:
         raise InvalidArchitecture(
             f"NAS-Bench-NLP recipe {text} has {len(data)} nodes; at most {MAX_NODES} allowed"
         )
-    nodes: dict[str, tuple[str, tuple[str, ...]]] = {}
-    for name, spec in data.items():
-        if not isinstance(name, str) or not name:
-            raise InvalidArchitecture(f"node name {name!r} in recipe {text} is not a string")
-        if name == "x" or _PREV.match(name):
-            raise InvalidArchitecture(
-                f"node {name!r} in recipe {text} redefines a cell input; the names "
-                f"{_INPUTS_TEXT} are reserved for the inputs"
-            )
-        if not isinstance(spec, Mapping) or set(spec) != {"op", "input"}:
-            raise InvalidArchitecture(
-                f"node {name!r} in recipe {text} must be an object with exactly the keys "
-                f"'op' and 'input'; got {spec!r}"
-            )
-        op, inputs = spec["op"], spec["input"]
-        if op not in OPS:
-            close = difflib.get_close_matches(str(op), OPS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise InvalidArchitecture(
-                f"unknown NAS-Bench-NLP operation {op!r} in node {name!r}{hint} "
-                f"choices: {', '.join(OPS)}"
-            )
-        if isinstance(inputs, str) or not isinstance(inputs, Sequence):
-            raise InvalidArchitecture(
-                f"node {name!r} in recipe {text}: 'input' must be a list of names, got {inputs!r}"
-            )
-        if not all(isinstance(i, str) for i in inputs):
-            raise InvalidArchitecture(
-                f"node {name!r} in recipe {text}: inputs must be names, got {list(inputs)!r}"
-            )
-        lo, hi = _ARITY[op]
-        if len(inputs) < lo or (hi is not None and len(inputs) > hi):
-            raise InvalidArchitecture(
-                f"node {name!r} ({op}) has {len(inputs)} input(s) {list(inputs)!r}; "
-                f"{op} takes {_arity_text(op)}"
-            )
-        nodes[name] = (op, tuple(inputs))
+    nodes = {name: _parse_node(name, spec, text) for name, spec in data.items()}
+    k = _num_outputs(nodes, text)
+    outputs = [f"h_new_{i}" for i in range(k)]
+    for name, (op, inputs) in nodes.items():
+        for src in inputs:
+            _check_input(name, op, src, nodes, k)
+    order = _topological_order(nodes)
+    _check_live(nodes, order, outputs, text)
+    return {n: nodes[n] for n in order}
 
-    # outputs h_new_0 .. h_new_{k-1}
+
+def _parse_node(name: Any, spec: Any, text: str) -> tuple[str, tuple[str, ...]]:
+    """One node's ``(op, inputs)``: a reserved-free name, a known op, names as inputs
+    and as many of them as the op takes."""
+    if not isinstance(name, str) or not name:
+        raise InvalidArchitecture(f"node name {name!r} in recipe {text} is not a string")
+    if name == "x" or _PREV.match(name):
+        raise InvalidArchitecture(
+            f"node {name!r} in recipe {text} redefines a cell input; the names "
+            f"{_INPUTS_TEXT} are reserved for the inputs"
+        )
+    if not isinstance(spec, Mapping) or set(spec) != {"op", "input"}:
+        raise InvalidArchitecture(
+            f"node {name!r} in recipe {text} must be an object with exactly the keys "
+            f"'op' and 'input'; got {spec!r}"
+        )
+    op, inputs = spec["op"], spec["input"]
+    if op not in OPS:
+        close = difflib.get_close_matches(str(op), OPS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidArchitecture(
+            f"unknown NAS-Bench-NLP operation {op!r} in node {name!r}{hint} "
+            f"choices: {', '.join(OPS)}"
+        )
+    if isinstance(inputs, str) or not isinstance(inputs, Sequence):
+        raise InvalidArchitecture(
+            f"node {name!r} in recipe {text}: 'input' must be a list of names, got {inputs!r}"
+        )
+    if not all(isinstance(i, str) for i in inputs):
+        raise InvalidArchitecture(
+            f"node {name!r} in recipe {text}: inputs must be names, got {list(inputs)!r}"
+        )
+    lo, hi = _ARITY[op]
+    if len(inputs) < lo or (hi is not None and len(inputs) > hi):
+        raise InvalidArchitecture(
+            f"node {name!r} ({op}) has {len(inputs)} input(s) {list(inputs)!r}; "
+            f"{op} takes {_arity_text(op)}"
+        )
+    return op, tuple(inputs)
+
+
+def _num_outputs(nodes: Mapping[str, tuple[str, tuple[str, ...]]], text: str) -> int:
+    """The number ``k`` of outputs ``h_new_0 .. h_new_{k-1}`` (no gaps, ``k <= 3``)."""
     indices = sorted(int(m.group(1)) for n in nodes if (m := _OUTPUT.match(n)))
     if not indices or indices[0] != 0:
         raise InvalidArchitecture(
@@ -230,36 +246,44 @@ def _validate(data: Mapping[Any, Any], text: str) -> Recipe:
             f"{', '.join(f'h_new_{i}' for i in indices)}; expected h_new_0 .. h_new_(k-1) "
             f"with no gaps and k <= {MAX_HIDDEN_STATES}"
         )
-    outputs = [f"h_new_{i}" for i in range(k)]
+    return k
 
-    # every input is a cell input or a node
-    for name, (op, inputs) in nodes.items():
-        for src in inputs:
-            if src == "x" and op != "linear":
-                raise InvalidArchitecture(
-                    f"node {name!r} ({op}) reads 'x'; only linear nodes may read the cell "
-                    "input x (its width, the embedding size, differs from the hidden size)"
-                )
-            if src == "x" or src in nodes:
-                continue
-            m = _PREV.match(src)
-            if m:
-                j = int(m.group(1))
-                if j >= k:
-                    raise InvalidArchitecture(
-                        f"node {name!r} reads {src!r} but the cell has {k} hidden state(s) "
-                        f"(outputs h_new_0..h_new_{k - 1}), so only h_prev_0..h_prev_{k - 1} "
-                        f"exist; add node 'h_new_{j}' or read another input"
-                    )
-                continue
+
+def _check_input(
+    name: str, op: str, src: str, nodes: Mapping[str, tuple[str, tuple[str, ...]]], k: int
+) -> None:
+    """Input ``src`` of node ``name`` is a cell input (``x`` for linear nodes only, one of
+    the ``k`` hidden states) or a node."""
+    if src == "x" and op != "linear":
+        raise InvalidArchitecture(
+            f"node {name!r} ({op}) reads 'x'; only linear nodes may read the cell "
+            "input x (its width, the embedding size, differs from the hidden size)"
+        )
+    if src == "x" or src in nodes:
+        return
+    m = _PREV.match(src)
+    if m:
+        j = int(m.group(1))
+        if j >= k:
             raise InvalidArchitecture(
-                f"dangling input: node {name!r} reads {src!r}, which is neither a cell input "
-                f"({_INPUTS_TEXT}) nor a node of the recipe"
+                f"node {name!r} reads {src!r} but the cell has {k} hidden state(s) "
+                f"(outputs h_new_0..h_new_{k - 1}), so only h_prev_0..h_prev_{k - 1} "
+                f"exist; add node 'h_new_{j}' or read another input"
             )
+        return
+    raise InvalidArchitecture(
+        f"dangling input: node {name!r} reads {src!r}, which is neither a cell input "
+        f"({_INPUTS_TEXT}) nor a node of the recipe"
+    )
 
-    order = _topological_order(nodes)
 
-    # no dead nodes, and x must be read
+def _check_live(
+    nodes: Mapping[str, tuple[str, tuple[str, ...]]],
+    order: Sequence[str],
+    outputs: Sequence[str],
+    text: str,
+) -> None:
+    """No dead nodes (every node feeds an output), and some output depends on ``x``."""
     live: set[str] = set()
     stack = list(outputs)
     while stack:
@@ -280,7 +304,6 @@ def _validate(data: Mapping[Any, Any], text: str) -> Recipe:
             f"NAS-Bench-NLP recipe {text} never reads the cell input 'x': no output depends "
             "on the current token; at least one node must read 'x'"
         )
-    return {n: nodes[n] for n in order}
 
 
 def _topological_order(nodes: Mapping[str, tuple[str, tuple[str, ...]]]) -> list[str]:

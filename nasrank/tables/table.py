@@ -5,7 +5,7 @@ A table is two files side by side:
 * ``NAME.npz`` (``numpy.savez_compressed``, no pickled objects): ``scores``, float32 of
   shape ``(rows, proxies)`` with NaN where a proxy is undefined for the architecture,
   and the row keys -- ``index`` (int32; spaces with a natural index, NB-201's 5^6 index
-  over its six edge operations, see :mod:`nasrank.tables._codec`) or ``archs``
+  over its six edge operations, see ``SearchSpace.index_codec``) or ``archs``
   (canonical id strings);
 * ``NAME.json``: what the scores are -- space, proxies and their store versions, the
   data (spec, description, fingerprint = store ``data`` key), seed, batch size, build
@@ -32,12 +32,14 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nasrank.errors import NasrankError, NotInTable, TableError, UnknownNameError
-from nasrank.tables._codec import IndexCodec, codec_for
+
+if TYPE_CHECKING:
+    from nasrank.spaces import IndexCodec
 
 __all__ = [
     "FORMAT",
@@ -72,6 +74,15 @@ def table_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     if path.suffix.lower() in (".npz", ".json"):
         path = path.with_suffix("")
     return path.with_name(path.name + ".npz"), path.with_name(path.name + ".json")
+
+
+def _index_codec(space: str) -> IndexCodec | None:
+    """The integer index of the registered space ``space`` (``SearchSpace.index_codec``),
+    or ``None`` when its rows are id strings (also for a name no space is registered as)."""
+    # Imported here: nasrank.spaces imports torch, and `import nasrank.tables` stays light.
+    from nasrank.spaces import SPACES, get_space
+
+    return get_space(space).index_codec if space in SPACES else None
 
 
 def _sha256(path: Path) -> str:
@@ -126,7 +137,7 @@ class ProxyTable:
         self.meta = dict(meta)
         values.setflags(write=False)
         self.values = values
-        self._codec: IndexCodec | None = codec_for(space) if index is not None else None
+        self._codec: IndexCodec | None = _index_codec(space) if index is not None else None
         if index is not None and self._codec is None:
             raise TableError(f"table {name!r}: space {space!r} has no integer index; store archs")
         self._index = None if index is None else np.asarray(index, dtype=np.int64)
@@ -156,7 +167,7 @@ class ProxyTable:
         meta: Mapping[str, Any] | None = None,
     ) -> ProxyTable:
         """A table of canonical ids ``archs`` (stored by index where the space has one)."""
-        codec = codec_for(space)
+        codec = _index_codec(space)
         meta = dict(meta or {})
         meta.setdefault("space_size", codec.size if codec is not None else None)
         if codec is not None:

@@ -53,3 +53,23 @@ def test_unknown_encodings_fail_with_choices():
         space_encoding("onehot", "nbgraph", "x")
     with pytest.raises(UnknownNameError):
         path_encoding("nbgraph", "x")
+
+
+def test_conveniences_delegate_to_the_space():
+    space = get_space("nb201")
+    arch = space.sample(5)
+    assert np.array_equal(space_encoding("path", space, arch), space.encode("path", arch))
+    assert np.array_equal(nb201_onehot(arch, pruned=True), space.encode("onehot-pruned", arch))
+    assert space_encoding_names("path", "nb101") == get_space("nb101").encoding_names("path")
+    assert space_encoding_names("onehot", "nb301")[0] == "onehot:nb301:0"
+
+
+def test_encoding_goldens():
+    # Exact values (deterministic transforms): column positions of the set entries.
+    a = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"
+    assert np.flatnonzero(nb201_onehot(a)).tolist() == [3, 7, 14, 16, 23, 25]
+    assert np.flatnonzero(nb201_onehot(a, pruned=True)).tolist() == [3, 5, 10, 16, 23, 25]
+    assert np.flatnonzero(path_encoding("nb201", a)).tolist() == [0, 14]
+    cell = "input,conv3x3-bn-relu,maxpool3x3,output|0110/0001/0001/0000"
+    assert np.flatnonzero(nb101_adjacency(cell)).tolist() == [0, 1, 10, 14, 21, 28, 36, 44, 50, 56, 61]
+    assert np.flatnonzero(path_encoding("nb101", cell)).tolist() == [1, 3]

@@ -22,7 +22,6 @@ from nasrank.tables import (
     stored_proxy_names,
     table_paths,
 )
-from nasrank.tables._codec import codec_for
 
 SPACE = get_space("nb201")
 DATA = "d" * 32
@@ -30,8 +29,8 @@ ALL = list(SPACE.enumerate())
 
 
 def test_nb201_index_is_the_enumeration_order():
-    codec = codec_for("nb201")
-    assert codec.size == 15625
+    codec = SPACE.index_codec
+    assert codec.space == "nb201" and codec.size == 15625
     for i in (0, 1, 4, 5, 777, 15624):
         assert codec.to_arch(i) == ALL[i]
     assert [codec.to_index(a) for a in ALL] == list(range(15625))
@@ -39,7 +38,7 @@ def test_nb201_index_is_the_enumeration_order():
         codec.to_index("(2, 2, 4, 0, 2, 0)")  # a spelling, not a canonical id
     with pytest.raises(ValueError):
         codec.to_arch(15625)
-    assert codec_for("nb101") is None
+    assert get_space("nb101").index_codec is None
 
 
 def _fill(store, archs, proxies=("params", "nwot"), *, seed=0, skip=()):
