@@ -57,6 +57,7 @@ def add_parser(sub: Any) -> None:
     )
     _add_search_arguments(p)
     _add_score_arguments(p)
+    _add_feature_arguments(p)
     _add_training_arguments(p)
     _add_output_arguments(p)
     p.set_defaults(run=run)
@@ -134,6 +135,17 @@ def _add_score_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not keep engine proxy scores in the default store "
         "~/.cache/nasrank/scores.sqlite (--store / $NASRANK_STORE still apply)",
+    )
+
+
+def _add_feature_arguments(p: argparse.ArgumentParser) -> None:
+    """Predictor features of model-based searchers."""
+    p.add_argument(
+        "--bo-features",
+        metavar="SPEC",
+        help="predictor features of bo: parts of nasrank predict-eval's --features, e.g. "
+        "onnx,zc (the universal ONNX encoding + the benchmark's stored proxy scores) or "
+        "onnx-core,zc-engine (default: the space's path or one-hot encoding)",
     )
 
 
@@ -298,6 +310,7 @@ def _plan(args: argparse.Namespace) -> SearchPlan:
         num_classes=args.num_classes,
         store=args.store if args.store else not args.no_cache,
         storage=args.storage,
+        features=_features(args.bo_features),
         train_top=top,
     )
 
@@ -315,6 +328,15 @@ def _proxies(text: str) -> tuple[str, ...] | None:
     if not names:
         raise UsageError("--proxies is empty; give names, 'auto' or 'none'")
     return names
+
+
+def _features(text: str | None) -> str | None:
+    """``--bo-features``: validated before any work (unknown parts: one line)."""
+    if text is None:
+        return None
+    from nasrank.predictors.featurize import parse_feature_spec
+
+    return ",".join(parse_feature_spec(text))
 
 
 def _notice(line: str) -> None:

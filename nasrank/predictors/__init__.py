@@ -15,6 +15,7 @@ from nasrank.predictors.ensemble import EnsemblePredictor  # noqa: E402  isort: 
 from nasrank.predictors.featurize import (  # noqa: E402  isort: skip
     FEATURE_PARTS,
     FeatureMatrix,
+    Featurizer,
     FeatureSetError,
     featurize,
     parse_feature_spec,
@@ -32,6 +33,7 @@ __all__ = [
     "EnsemblePredictor",
     "EvalRecord",
     "FeatureMatrix",
+    "Featurizer",
     "FeatureMismatchError",
     "FeatureSetError",
     "GBDTPredictor",

@@ -50,6 +50,7 @@ __all__ = [
     "FEATURE_PARTS",
     "FeatureMatrix",
     "FeatureSetError",
+    "Featurizer",
     "featurize",
     "parse_feature_spec",
     "stored_proxy_columns",
@@ -203,24 +204,203 @@ def stored_proxy_columns(benchmark: Benchmark, *, exclude: Sequence[str] = ()) -
     return [m for m in benchmark.metrics if m in PROXIES and m not in exclude]
 
 
-def _rank_columns(values: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
+def _sorted_columns(values: np.ndarray) -> list[np.ndarray]:
+    """Each column's finite values, sorted: the reference a rank transform is fitted on."""
+    return [np.sort(col[~np.isnan(col)]) for col in values.T]
 
-    out = np.full_like(values, np.nan)
-    for j in range(values.shape[1]):
+
+def _rank_against(values: np.ndarray, reference: Sequence[np.ndarray]) -> np.ndarray:
+    """Percentile ranks of ``values`` within the fitted ``reference`` columns.
+
+    A value of the reference gets its average rank over ``n`` (exactly
+    ``scipy.stats.rankdata(column) / n`` on the fitted rows); a value between reference
+    values gets the midpoint; NaN stays NaN.
+    """
+    out = np.full(values.shape, np.nan)
+    for j, ref in enumerate(reference):
         col = values[:, j]
         ok = ~np.isnan(col)
-        if ok.sum():
-            out[ok, j] = rankdata(col[ok]) / ok.sum()
+        if ref.size and ok.any():
+            left = np.searchsorted(ref, col[ok], side="left")
+            right = np.searchsorted(ref, col[ok], side="right")
+            out[ok, j] = (left + right + 1) / 2 / ref.size
     return out
 
 
-def _transform_zc(values: np.ndarray, how: str) -> np.ndarray:
-    if how == "rank":
-        return _rank_columns(values)
-    if how == "log":
-        return np.sign(values) * np.log1p(np.abs(values))
-    return values
+def _check_options(parts: Sequence[str], transform: str, zc_transform: str) -> None:
+    if transform not in ("none", "rank"):
+        raise FeatureSetError(f"transform must be 'none' or 'rank', got {transform!r}")
+    if zc_transform not in ZC_TRANSFORMS:
+        raise FeatureSetError(
+            f"zc_transform must be one of {', '.join(ZC_TRANSFORMS)}, got {zc_transform!r}"
+        )
+
+
+class Featurizer:
+    """Feature matrices of architectures, fitted on a pool (scikit-learn style).
+
+    ``fit(pool)`` learns what the label-free transforms need (the pool's proxy-score
+    distribution for percentile ranks); ``transform(archs)`` gives any architectures'
+    features on that scale, so a search can featurize candidates outside the pool.
+    predict-eval and predictor BO (:class:`~nasrank.search.PredictorBO` with
+    ``features=Featurizer(...)``) share it.
+
+    Args:
+        spec: Feature parts, ``"onehot,zc"`` or a list (see the module docstring).
+        space: Search space (object or registry name).
+        benchmark: Source of stored proxy scores for ``zc``.
+        target_metric: Never used as a feature (default: the benchmark's default metric).
+        graphs: Also attach PyG graphs of the ONNX graphs (for :class:`GNNPredictor`).
+        onnx_level: ``"auto"`` (cell where the space has one, else network),
+            ``"cell"`` or ``"network"``.
+        zc_transform: ``"rank"`` (percentile rank within the fitted pool), ``"log"``
+            or ``"raw"``.
+        transform: ``"none"``, or ``"rank"`` to turn every column into percentile ranks
+            within the fitted pool (puts spaces of different sizes on one scale, which
+            helps cross-space transfer).
+        proxies: Proxies for ``zc-engine`` (default synflow, nwot, jacov, snip, grad_norm).
+        batch: Data for ``zc-engine`` (default: a synthetic CIFAR-shaped batch).
+        seed: Seed of ``zc-engine`` scoring.
+        cache: Cache for ONNX graphs and engine scores (``None``: no caching).
+        on_progress: Called with counts of architectures encoded (ONNX, engine).
+
+    Attributes:
+        feature_names_: Column names, after :meth:`fit`.
+    """
+
+    def __init__(
+        self,
+        spec: str | Sequence[str],
+        *,
+        space: SearchSpace | str,
+        benchmark: Benchmark | None = None,
+        target_metric: str | None = None,
+        graphs: bool = False,
+        onnx_level: str = "auto",
+        zc_transform: str = "rank",
+        transform: str = "none",
+        proxies: Sequence[str] | None = None,
+        batch: Batch | None = None,
+        seed: int = 0,
+        cache: EncodingCache | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.space = space
+        self.benchmark = benchmark
+        self.target_metric = target_metric
+        self.graphs = graphs
+        self.onnx_level = onnx_level
+        self.zc_transform = zc_transform
+        self.transform_all = transform
+        self.proxies = proxies
+        self.batch = batch
+        self.seed = seed
+        self.cache = cache
+        self.on_progress = on_progress
+
+    def fit(self, archs: Sequence[Any]) -> Featurizer:
+        """Learn the pool's scales from ``archs`` (no labels are read)."""
+        self._fit(self._raw(archs))
+        return self
+
+    def transform(self, archs: Sequence[Any]) -> FeatureMatrix:
+        """Features of ``archs`` on the fitted scales.
+
+        Raises:
+            FeatureSetError: Not fitted yet.
+        """
+        if not hasattr(self, "feature_names_"):
+            raise FeatureSetError("this Featurizer is not fitted yet; call fit(pool) first")
+        return self._apply(self._raw(archs))
+
+    def fit_transform(self, archs: Sequence[Any]) -> FeatureMatrix:
+        """``fit(archs).transform(archs)``, computing the features once."""
+        raw = self._raw(archs)
+        self._fit(raw)
+        return self._apply(raw)
+
+    # ---- internals -------------------------------------------------------------------------
+    def _raw(self, archs: Sequence[Any]) -> _RawFeatures:
+        """Untransformed blocks of ``archs`` and which columns are proxy scores."""
+        from nasrank.spaces import get_space
+
+        space = get_space(self.space) if isinstance(self.space, str) else self.space
+        parts = parse_feature_spec(self.spec)
+        _check_options(parts, self.transform_all, self.zc_transform)
+        ids = [space.canonical(a) for a in archs]
+        need_graphs = self.graphs or any(p in ("onnx", "onnx-core") for p in parts)
+        opgraphs = (
+            _opgraphs(space, ids, self.onnx_level, self.cache, self.on_progress)
+            if need_graphs
+            else None
+        )
+        blocks = [self._block(part, parts, space, ids, opgraphs) for part in parts]
+        zc = np.concatenate(
+            [np.full(b.shape[1], p in ("zc", "zc-engine")) for p, b in zip(parts, blocks)]
+        )
+        data = None
+        if self.graphs:
+            from nasrank.encodings.graph import opgraph_to_data  # torch_geometric: on use
+
+            assert opgraphs is not None
+            data = tuple(opgraph_to_data(g) for g in opgraphs)
+        out = FeatureMatrix.hstack(blocks)
+        return _RawFeatures(FeatureMatrix(out.values, out.names, tuple(ids), data), zc)
+
+    def _block(
+        self,
+        part: str,
+        parts: Sequence[str],
+        space: SearchSpace,
+        ids: list[str],
+        opgraphs: Sequence[Any] | None,
+    ) -> FeatureMatrix:
+        if part in ("onehot", "onehot-pruned", "path"):
+            return _space_block(part, space, ids)
+        if part in ("onnx", "onnx-core"):
+            assert opgraphs is not None
+            return _onnx_block(opgraphs, core=part == "onnx-core")
+        if part == "zc":
+            return _stored_zc_block(self.benchmark, ids, self.target_metric)
+        prefix = "zc-engine" if "zc" in parts else "zc"
+        return _engine_zc_block(
+            space, ids, self.proxies, self.batch, self.seed, self.cache, self.on_progress, prefix
+        )
+
+    def _fit(self, raw: _RawFeatures) -> None:
+        values = raw.matrix.values
+        self.zc_reference_ = _sorted_columns(values[:, raw.zc])
+        self.feature_names_ = raw.matrix.names
+        self.reference_ = _sorted_columns(self._zc_scaled(raw))
+
+    def _zc_scaled(self, raw: _RawFeatures) -> np.ndarray:
+        values = raw.matrix.values.copy()
+        zc = values[:, raw.zc]
+        if self.zc_transform == "rank":
+            zc = _rank_against(zc, self.zc_reference_)
+        elif self.zc_transform == "log":
+            zc = np.sign(zc) * np.log1p(np.abs(zc))
+        values[:, raw.zc] = zc
+        return values
+
+    def _apply(self, raw: _RawFeatures) -> FeatureMatrix:
+        if raw.matrix.names != self.feature_names_:
+            raise FeatureSetError("the architectures' feature columns differ from the fitted ones")
+        values = self._zc_scaled(raw)
+        if self.transform_all == "rank":
+            values = _rank_against(values, self.reference_)
+        m = raw.matrix
+        return FeatureMatrix(values, m.names, m.archs, m.graphs)
+
+    def __repr__(self) -> str:
+        return f"Featurizer({self.spec!r}, space={getattr(self.space, 'name', self.space)!r})"
+
+
+@dataclass(frozen=True)
+class _RawFeatures:
+    matrix: FeatureMatrix
+    zc: np.ndarray  # bool mask of the proxy-score columns
 
 
 def featurize(
@@ -240,76 +420,20 @@ def featurize(
     cache: EncodingCache | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> FeatureMatrix:
-    """Build the features ``spec`` names for ``archs`` of ``space``.
-
-    Args:
-        space: Search space (object or registry name).
-        archs: Architectures (any spelling the space accepts).
-        spec: Feature parts, ``"onehot,zc"`` or a list (see the module docstring).
-        benchmark: Source of stored proxy scores for ``zc``.
-        target_metric: Never used as a feature (default: the benchmark's default metric).
-        graphs: Also attach PyG graphs of the ONNX graphs (for :class:`GNNPredictor`).
-        onnx_level: ``"auto"`` (cell where the space has one, else network),
-            ``"cell"`` or ``"network"``.
-        zc_transform: ``"rank"`` (percentile rank over ``archs``), ``"log"`` or ``"raw"``.
-        transform: ``"none"``, or ``"rank"`` to turn every column into percentile ranks
-            over ``archs`` (label-free; puts spaces of different sizes on one scale, which
-            helps cross-space transfer).
-        proxies: Proxies for ``zc-engine`` (default synflow, nwot, jacov, snip, grad_norm).
-        batch: Data for ``zc-engine`` (default: a synthetic CIFAR-shaped batch).
-        seed: Seed of ``zc-engine`` scoring.
-        cache: Cache for ONNX graphs and engine scores (``None``: no caching).
-        on_progress: Called with counts of architectures encoded (ONNX, engine).
+    """The features ``spec`` names for ``archs`` of ``space``, scaled on ``archs``
+    themselves: ``Featurizer(spec, space=space, ...).fit_transform(archs)`` (the
+    options are :class:`Featurizer`'s).
 
     Raises:
         FeatureSetError: ``zc`` without stored proxy scores, a part the space lacks.
         UnknownNameError: Unknown part.
     """
-    from nasrank.spaces import get_space
-
-    space_obj = get_space(space) if isinstance(space, str) else space
-    parts = parse_feature_spec(spec)
-    if transform not in ("none", "rank"):
-        raise FeatureSetError(f"transform must be 'none' or 'rank', got {transform!r}")
-    if zc_transform not in ZC_TRANSFORMS:
-        raise FeatureSetError(
-            f"zc_transform must be one of {', '.join(ZC_TRANSFORMS)}, got {zc_transform!r}"
-        )
-    ids = [space_obj.canonical(a) for a in archs]
-    blocks: list[FeatureMatrix] = []
-    need_graphs = graphs or any(p in ("onnx", "onnx-core") for p in parts)
-    opgraphs = _opgraphs(space_obj, ids, onnx_level, cache, on_progress) if need_graphs else None
-    for part in parts:
-        if part in ("onehot", "onehot-pruned", "path"):
-            blocks.append(_space_block(part, space_obj, ids))
-        elif part in ("onnx", "onnx-core"):
-            assert opgraphs is not None
-            blocks.append(_onnx_block(opgraphs, core=part == "onnx-core"))
-        elif part == "zc":
-            blocks.append(_stored_zc_block(benchmark, ids, target_metric, zc_transform))
-        elif part == "zc-engine":
-            blocks.append(
-                _engine_zc_block(
-                    space_obj,
-                    ids,
-                    proxies,
-                    batch,
-                    seed,
-                    cache,
-                    zc_transform,
-                    on_progress,
-                    prefix="zc-engine" if "zc" in parts else "zc",
-                )
-            )
-    data = None
-    if graphs:
-        from nasrank.encodings.graph import opgraph_to_data
-
-        assert opgraphs is not None
-        data = tuple(opgraph_to_data(g) for g in opgraphs)
-    out = FeatureMatrix.hstack(blocks)
-    values = _rank_columns(out.values) if transform == "rank" else out.values
-    return FeatureMatrix(values, out.names, tuple(ids), data)
+    featurizer = Featurizer(
+        spec, space=space, benchmark=benchmark, target_metric=target_metric, graphs=graphs,
+        onnx_level=onnx_level, zc_transform=zc_transform, transform=transform,
+        proxies=proxies, batch=batch, seed=seed, cache=cache, on_progress=on_progress,
+    )  # fmt: skip
+    return featurizer.fit_transform(archs)
 
 
 # ---- parts ---------------------------------------------------------------------------------
@@ -365,7 +489,7 @@ def _onnx_block(opgraphs: Sequence[Any], *, core: bool) -> FeatureMatrix:
 
 
 def _stored_zc_block(
-    benchmark: Benchmark | None, ids: list[str], target: str | None, how: str
+    benchmark: Benchmark | None, ids: list[str], target: str | None
 ) -> FeatureMatrix:
     if benchmark is None:
         raise FeatureSetError(
@@ -382,7 +506,7 @@ def _stored_zc_block(
     values = np.array([[benchmark.query(a, m) for m in columns] for a in ids], dtype=np.float64)
     if values.size == 0:
         values = values.reshape(len(ids), len(columns))
-    return FeatureMatrix(_transform_zc(values, how), tuple(f"zc:{m}" for m in columns))
+    return FeatureMatrix(values, tuple(f"zc:{m}" for m in columns))
 
 
 _DEFAULT_ENGINE_PROXIES = ("synflow", "nwot", "jacov", "snip", "grad_norm")
@@ -395,7 +519,6 @@ def _engine_zc_block(
     batch: Batch | None,
     seed: int,
     cache: EncodingCache | None,
-    how: str,
     on_progress: Callable[[int], None] | None,
     prefix: str,
 ) -> FeatureMatrix:
@@ -427,4 +550,4 @@ def _engine_zc_block(
         cache.put_arrays(space.name, encoder, 1, fresh)
     found.update(fresh)
     values = np.stack([found[a] for a in ids]) if ids else np.zeros((0, len(names)))
-    return FeatureMatrix(_transform_zc(values, how), tuple(f"{prefix}:{n}" for n in names))
+    return FeatureMatrix(values, tuple(f"{prefix}:{n}" for n in names))

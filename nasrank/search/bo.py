@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from nasrank.errors import NasrankError
+from nasrank.predictors import EnsemblePredictor, GBDTPredictor
+from nasrank.predictors.featurize import Featurizer
 from nasrank.search.base import SEARCHERS, Evaluation, Searcher, SearchExhausted
 
 __all__ = ["PredictorBO", "default_predictor", "ACQUISITIONS", "INITS"]
@@ -26,15 +27,8 @@ ACQUISITIONS = ("its", "ei", "ucb")
 INITS = ("auto", "random", "proxy", "pareto")
 
 
-def default_predictor(seed: int) -> Any:
-    """An ensemble of LightGBM GBDTs with uncertainty (``nasrank.predictors``)."""
-    try:
-        from nasrank.predictors import EnsemblePredictor, GBDTPredictor
-    except ImportError as exc:  # pragma: no cover - depends on the predictors package
-        raise NasrankError(
-            "predictor BO needs nasrank.predictors (EnsemblePredictor, GBDTPredictor); "
-            f"it could not be imported ({exc}); pass predictor= explicitly"
-        ) from None
+def default_predictor(seed: int) -> EnsemblePredictor:
+    """An ensemble of 5 bootstrapped LightGBM GBDTs, for uncertainty."""
     return EnsemblePredictor(GBDTPredictor(), n_members=5, bootstrap=True, random_state=seed)
 
 
@@ -69,7 +63,11 @@ class PredictorBO(Searcher):
         encoding: Per-space encoding name (``"path"``, ``"onehot"``; see
             ``nasrank.encodings.space_encodings``), ``None`` for none. Default ``"path"``
             where the space has it, else ``"onehot"`` where it has that.
-        features: ``archs -> (n, d)`` array replacing the encoding (custom spaces).
+        features: Features replacing the encoding: a
+            :class:`~nasrank.predictors.Featurizer` (e.g. ``Featurizer("onnx,zc-engine",
+            space=space)``: the universal ONNX encoding plus engine proxy scores; fitted on
+            the pool, or on the first architectures featurized when there is none) or a
+            function ``archs -> (n, d)`` array (custom spaces).
         use_scores: Append the pool's standardised proxy scores to the features.
         acquisition: One of :data:`ACQUISITIONS`.
         n_init: Initial proposals before the first fit (default 10, as in BANANAS).
@@ -83,6 +81,7 @@ class PredictorBO(Searcher):
     """
 
     name = "bo"
+    uses_features = True
 
     def __init__(
         self,
@@ -90,7 +89,7 @@ class PredictorBO(Searcher):
         *,
         predictor: Any = None,
         encoding: str | None = "auto",
-        features: Callable[[Sequence[str]], np.ndarray] | None = None,
+        features: Featurizer | Callable[[Sequence[str]], np.ndarray] | None = None,
         use_scores: bool = True,
         acquisition: str = "its",
         n_init: int | None = None,
@@ -126,9 +125,11 @@ class PredictorBO(Searcher):
         self.max_pool_score = max_pool_score
         self.ucb_beta = ucb_beta
         self.use_scores = has_scores
-        self._features_fn = features
         self.encoding = self._resolve_encoding(encoding) if features is None else None
-        if features is None and self.encoding is None and not has_scores:
+        if features is None and self.encoding is not None:
+            features = Featurizer(self.encoding, space=self.space)
+        self._features_fn = features
+        if features is None and not has_scores:
             raise ValueError(
                 "predictor BO needs features: an encoding of the space, proxy scores in the "
                 "pool, or features="
@@ -153,16 +154,20 @@ class PredictorBO(Searcher):
         return None
 
     def _encode(self, archs: Sequence[str]) -> np.ndarray:
-        if self._features_fn is not None:
-            return np.asarray(self._features_fn(list(archs)), dtype=np.float64)
-        if self.encoding is None:
+        features = self._features_fn
+        if features is None:
             return np.zeros((len(archs), 0))
-        assert self.space is not None  # an encoding is only resolved for a space
-        rows = []
-        for a in archs:
-            if a not in self._cache:
-                self._cache[a] = np.asarray(self.space.encode(self.encoding, a), dtype=np.float64)
-            rows.append(self._cache[a])
+        if not isinstance(features, Featurizer):
+            return np.asarray(features(list(archs)), dtype=np.float64)
+        new = [a for a in dict.fromkeys(archs) if a not in self._cache]
+        if new and not hasattr(features, "feature_names_"):
+            # fit on the pool (its rows are then known), else on the first architectures
+            first = list(self.pool.archs) if self.pool is not None else new
+            self._cache.update(zip(first, features.fit_transform(first).values))
+            new = [a for a in new if a not in self._cache]
+        if new:
+            self._cache.update(zip(new, features.transform(new).values))
+        rows = [self._cache[a] for a in archs]
         return np.stack(rows) if rows else np.zeros((0, 0))
 
     def _pool_features(self) -> np.ndarray:

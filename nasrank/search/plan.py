@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasrank.errors import NasrankError
+from nasrank.predictors.featurize import Featurizer, parse_feature_spec
 from nasrank.search._progress import ProgressFactory, silent_progress
 from nasrank.search.base import SEARCHERS, Objective, Searcher, SearchResult, get_searcher
 from nasrank.search.objectives import BenchmarkObjective
@@ -120,6 +121,11 @@ class SearchPlan:
         storage: Run storage URL or a :class:`RunStorage` (one run only): a killed
             search, run again with the same plan, continues where it stopped.
         searcher_options: Method name -> extra keyword arguments of its searcher.
+        features: Predictor features of the model-based searchers (``bo``): a feature
+            spec such as ``"onnx,zc"`` (see :mod:`nasrank.predictors.featurize`; the
+            universal ONNX encoding works in every space) or a
+            :class:`~nasrank.predictors.Featurizer`. Default: the searcher's own (the
+            space's path or one-hot encoding, plus the pool's proxy scores).
         train_top: Train the best picks at the end.
     """
 
@@ -143,6 +149,7 @@ class SearchPlan:
     store: StoreLike = True
     storage: str | RunStorage | None = None
     searcher_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    features: str | Featurizer | None = None
     train_top: TopTraining | None = None
 
     def __post_init__(self) -> None:
@@ -302,9 +309,12 @@ def _search(
     searchers: dict[str, list[Searcher]] = {m: [] for m in _names(plan)}
     total = len(plan.methods) * len(plan.seeds) * plan.budget
     title = f"searching ({len(plan.methods)} x {len(plan.seeds)} runs)"
+    featurizer = _featurizer(plan, setup)
     with progress(title, total) as bar:
         for method, cls in zip(_names(plan), setup.classes):
             options = dict(plan.searcher_options.get(method, {}))
+            if featurizer is not None and cls.uses_features:
+                options.setdefault("features", featurizer)
             for seed in plan.seeds:
                 searcher = cls(
                     setup.space, pool=pool, seed=seed, maximize=setup.maximize, **options
@@ -321,6 +331,30 @@ def _search(
                 searchers[method].append(searcher)
     return SearchReport.of(
         setup.benchmark, setup.metric, setup.maximize, pool, info, config, runs, searchers
+    )
+
+
+def _featurizer(plan: SearchPlan, setup: _Setup) -> Featurizer | None:
+    """The plan's predictor features (one featurizer, fitted on the pool once, serves
+    every run)."""
+    if plan.features is None or isinstance(plan.features, Featurizer):
+        return plan.features
+    from nasrank.data import load_batch
+    from nasrank.encodings import EncodingCache
+
+    batch = None
+    if "zc-engine" in parse_feature_spec(plan.features):
+        batch = load_batch(
+            plan.data or "synthetic", batch_size=plan.batch_size, seed=plan.pool_seed
+        )
+    return Featurizer(
+        plan.features,
+        space=setup.space,
+        benchmark=setup.benchmark,
+        target_metric=setup.metric,
+        batch=batch,
+        seed=plan.pool_seed,
+        cache=None if plan.store is False else EncodingCache(),
     )
 
 
@@ -342,7 +376,7 @@ def _config(
         "proxy_source": info.source if scored else None,
         "data": info.data,
         "table": info.table,
-    }
+    } | ({"features": str(plan.features)} if plan.features is not None else {})
 
 
 def _name(plan: SearchPlan) -> str | None:
