@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from nasrank.errors import UnknownNameError
 
@@ -21,10 +21,14 @@ class Registry(Generic[T]):
 
     Args:
         kind: What the registry holds, used in error messages ("proxy", "space", ...).
+        accepts: Says whether an object is of the registry's kind (a ``ProxySpec``, a
+            ``Searcher`` subclass, ...); :meth:`resolve` passes such objects through
+            unchanged. ``None``: only names resolve.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, *, accepts: Callable[[Any], bool] | None = None) -> None:
         self.kind = kind
+        self._accepts = accepts
         self._entries: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -49,6 +53,19 @@ class Registry(Generic[T]):
             return self._entries[name]
         except KeyError:
             raise UnknownNameError(self.unknown_message(name)) from None
+
+    def resolve(self, name_or_obj: str | T) -> T:
+        """The entry called ``name_or_obj``, or ``name_or_obj`` itself when it is an object
+        of the registry's kind (see ``accepts``).
+
+        Raises:
+            UnknownNameError: Neither an accepted object nor a registered name; the
+                message lists the choices and the closest match.
+        """
+        if not isinstance(name_or_obj, str) and self._accepts is not None:
+            if self._accepts(name_or_obj):
+                return name_or_obj
+        return self.get(name_or_obj)  # type: ignore[arg-type]
 
     def unknown_message(self, name: str) -> str:
         choices = sorted(self._entries)

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from nasrank._version import __version__
+from nasrank.cli._output import print_table
 
-__all__ = ["main"]
+__all__ = ["main", "print_table"]
 
 #: Subcommand modules, each with ``add_parser(subparsers)`` and ``run(args) -> int``.
 _COMMANDS = (

@@ -129,9 +129,10 @@ def _run_record(args: argparse.Namespace, space: str, arch: str, config: Any) ->
 
 def _check_run_dir(directory: Path, record: dict[str, Any]) -> int:
     """Refuse a directory of another run; return the completed epochs found there."""
-    from nasrank.cli import UsageError
-    from nasrank.search._checkpoint import load_checkpoint
-    from nasrank.search.trainer import CHECKPOINT_NAME
+    from nasrank.cli import UsageError  # inside: nasrank.cli imports this module
+
+    # nasrank.training imports torch; kept inside so that `nasrank --help` stays fast
+    from nasrank.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--checkpoint-dir {directory} exists and is not a directory")
@@ -144,19 +145,9 @@ def _check_run_dir(directory: Path, record: dict[str, Any]) -> int:
                 f"cannot read {run_file} ({exc}); delete it or the directory"
             ) from None
         if saved != record:
-            diffs = []
-            for key in record:
-                old, new = saved.get(key), record[key]
-                if key == "config" and isinstance(old, dict):
-                    diffs += [
-                        f"{k} {old.get(k)!r} (saved) vs {v!r}"
-                        for k, v in new.items()
-                        if old.get(k) != v
-                    ]
-                elif old != new:
-                    diffs.append(f"{key.replace('_', '-')} {old!r} (saved) vs {new!r}")
             raise UsageError(
-                f"--checkpoint-dir {directory} holds a different run ({'; '.join(diffs)}); "
+                f"--checkpoint-dir {directory} holds a different run "
+                f"({'; '.join(_run_differences(saved, record))}); "
                 "use another --checkpoint-dir or delete that one"
             )
     elif (directory / CHECKPOINT_NAME).exists():
@@ -168,20 +159,35 @@ def _check_run_dir(directory: Path, record: dict[str, Any]) -> int:
     return int(load_checkpoint(checkpoint).get("epoch", 0)) if checkpoint.exists() else 0
 
 
-def run(args: argparse.Namespace) -> int:
-    import torch
+def _run_differences(saved: dict[str, Any], record: dict[str, Any]) -> list[str]:
+    """How the run saved in a checkpoint directory differs from this one, option by option."""
+    diffs = []
+    for key in record:
+        old, new = saved.get(key), record[key]
+        if key == "config" and isinstance(old, dict):
+            diffs += [
+                f"{k} {old.get(k)!r} (saved) vs {v!r}" for k, v in new.items() if old.get(k) != v
+            ]
+        elif old != new:
+            diffs.append(f"{key.replace('_', '-')} {old!r} (saved) vs {new!r}")
+    return diffs
+
+
+def _check_device(args: argparse.Namespace) -> None:
+    import torch  # heavy: only when training
 
     from nasrank.cli import UsageError
-    from nasrank.search.trainer import TrainConfig, train
-    from nasrank.spaces import get_space
 
-    space = get_space(args.space)
-    arch = space.canonical(args.arch)
-    _check_sizes(args)
     if args.device == "cuda":
         if not torch.cuda.is_available():
             raise UsageError("--device cuda but CUDA is not available here; use --device cpu")
-    config = TrainConfig(
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    """The :class:`~nasrank.training.TrainConfig` the options describe."""
+    from nasrank.training import TrainConfig  # imports torch: see _check_run_dir
+
+    return TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -189,48 +195,60 @@ def run(args: argparse.Namespace) -> int:
         warmup_epochs=args.warmup_epochs,
         augment=not args.no_augment,
     )
-    record = _run_record(args, space.name, arch, config)
-    done = 0
-    directory = Path(args.checkpoint_dir) if args.checkpoint_dir else None
-    if directory is not None:
-        done = _check_run_dir(directory, record)
 
-    train_data, val_data, test_data = _load_data(args)
-    num_classes = train_data.num_classes
+
+def _build_model(space: Any, arch: str, num_classes: int | None, seed: int) -> Any:
+    """The architecture's model, its initial weights seeded by ``seed``."""
+    import torch
+
     with torch.random.fork_rng(devices=[]):  # seeded initial weights, caller's RNG untouched
-        torch.manual_seed(args.seed)
-        model = space.build(arch, **({"num_classes": num_classes} if num_classes else {}))
-    if directory is not None:
-        write_json(directory / _RUN_FILE, record)
-        if done >= config.epochs:
-            print(f"run already complete ({done} epochs) in {directory}", file=sys.stderr)
-        elif done:
-            print(
-                f"resuming from {directory} after epoch {done} of {config.epochs}",
-                file=sys.stderr,
-            )
+        torch.manual_seed(seed)
+        return space.build(arch, **({"num_classes": num_classes} if num_classes else {}))
 
-    n = len(train_data)
-    steps = (
-        n // config.batch_size
-        if n % config.batch_size == 1 and n > 1
-        else -(-n // config.batch_size)
+
+def _announce_run_dir(directory: Path, record: dict[str, Any], done: int, epochs: int) -> None:
+    """Record the run in its directory; say on stderr whether it resumes or is complete."""
+    write_json(directory / _RUN_FILE, record)
+    if done >= epochs:
+        print(f"run already complete ({done} epochs) in {directory}", file=sys.stderr)
+    elif done:
+        print(f"resuming from {directory} after epoch {done} of {epochs}", file=sys.stderr)
+
+
+def _remaining_steps(n_train: int, config: Any, done: int) -> int:
+    """Optimiser steps still to run (the progress bar's total)."""
+    bs = config.batch_size
+    steps = n_train // bs if n_train % bs == 1 and n_train > 1 else -(-n_train // bs)
+    return max(0, config.epochs - done) * steps
+
+
+def _print_epoch(entry: dict) -> None:
+    val = entry["val_accuracy"]
+    print(
+        f"epoch {entry['epoch']}/{entry['epochs']}: loss {entry['train_loss']:.4f}, "
+        f"train {entry['train_accuracy']:.2f} %"
+        + ("" if val is None else f", val {val:.2f} %")
+        + f", lr {entry['lr']:.4g}, {entry['seconds']:.1f} s",
+        file=sys.stderr,
+        flush=True,
     )
-    remaining = max(0, config.epochs - done) * steps
 
-    def on_epoch(entry: dict) -> None:
-        val = entry["val_accuracy"]
-        print(
-            f"epoch {entry['epoch']}/{entry['epochs']}: loss {entry['train_loss']:.4f}, "
-            f"train {entry['train_accuracy']:.2f} %"
-            + ("" if val is None else f", val {val:.2f} %")
-            + f", lr {entry['lr']:.4g}, {entry['seconds']:.1f} s",
-            file=sys.stderr,
-            flush=True,
-        )
 
-    with progress(f"training {space.name} ({config.epochs} epochs)", remaining) as bar:
-        result = train(
+def _run_training(
+    args: argparse.Namespace,
+    space_name: str,
+    model: Any,
+    data: tuple[Any, Any, Any],
+    config: Any,
+    directory: Path | None,
+    remaining: int,
+) -> Any:
+    """Train with a progress bar over the remaining steps; return the ``TrainResult``."""
+    from nasrank.training import train  # imports torch: see _check_run_dir
+
+    train_data, val_data, test_data = data
+    with progress(f"training {space_name} ({config.epochs} epochs)", remaining) as bar:
+        return train(
             model,
             train_data,
             config=config,
@@ -239,12 +257,15 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             checkpoint_dir=directory,
             seed=args.seed,
-            progress=on_epoch,
+            progress=_print_epoch,
             step_progress=lambda _: bar.advance(),
         )
 
+
+def _print_result(space_name: str, arch: str, source: str, result: Any) -> None:
+    """The per-epoch history table and the result table, on stdout."""
     print_table(
-        f"per-epoch history ({train_data.source})",
+        f"per-epoch history ({source})",
         ["epoch", "lr", "train loss", "train acc %", "val acc %", "seconds"],
         [
             [
@@ -259,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
         ],
     )
     print_table(
-        f"{space.name} {arch}",
+        f"{space_name} {arch}",
         ["epochs", "train acc %", "val acc %", "test acc %", "seconds", "device"],
         [
             [
@@ -272,16 +293,45 @@ def run(args: argparse.Namespace) -> int:
             ]
         ],
     )
+
+
+def _write_result(
+    path: str, record: dict[str, Any], data: tuple[Any, Any, Any], done: int, result: Any
+) -> None:
+    """The ``--json`` file: the run, the sample counts and the ``TrainResult``."""
+    train_data, val_data, test_data = data
+    write_json(
+        path,
+        {
+            **record,
+            "test_size": None if test_data is None else len(test_data),
+            "train_samples": len(train_data),
+            "val_samples": None if val_data is None else len(val_data),
+            "resumed_after_epoch": done,
+            **result.to_dict(),
+        },
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from nasrank.spaces import get_space  # inside, as the other subcommands: fast --help
+
+    space = get_space(args.space)
+    arch = space.canonical(args.arch)
+    _check_sizes(args)
+    _check_device(args)
+    config = _train_config(args)
+    record = _run_record(args, space.name, arch, config)
+    directory = Path(args.checkpoint_dir) if args.checkpoint_dir else None
+    done = _check_run_dir(directory, record) if directory is not None else 0
+    data = _load_data(args)
+    train_data = data[0]
+    model = _build_model(space, arch, train_data.num_classes, args.seed)
+    if directory is not None:
+        _announce_run_dir(directory, record, done, config.epochs)
+    remaining = _remaining_steps(len(train_data), config, done)
+    result = _run_training(args, space.name, model, data, config, directory, remaining)
+    _print_result(space.name, arch, train_data.source, result)
     if args.json:
-        write_json(
-            args.json,
-            {
-                **record,
-                "test_size": None if test_data is None else len(test_data),
-                "train_samples": len(train_data),
-                "val_samples": None if val_data is None else len(val_data),
-                "resumed_after_epoch": done,
-                **result.to_dict(),
-            },
-        )
+        _write_result(args.json, record, data, done, result)
     return 0

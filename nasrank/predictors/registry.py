@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from nasrank.predictors.base import Predictor
 from nasrank.registry import Registry
 
 __all__ = ["PREDICTORS", "get_predictor"]
 
-PREDICTORS: Registry[type] = Registry("predictor")
+PREDICTORS: Registry[type[Predictor]] = Registry(
+    "predictor", accepts=lambda obj: isinstance(obj, type) and issubclass(obj, Predictor)
+)
 
 
 def get_predictor(name: Any, **params: Any) -> Any:
@@ -19,11 +22,9 @@ def get_predictor(name: Any, **params: Any) -> Any:
         UnknownNameError: Unknown name (with did-you-mean and the choices).
         ValueError: A parameter the predictor does not take.
     """
-    from nasrank.predictors.base import Predictor
-
     if isinstance(name, Predictor):
         return name.clone().set_params(**params)
-    cls = PREDICTORS.get(name) if isinstance(name, str) else name
+    cls = PREDICTORS.resolve(name)
     valid = cls._param_names()
     bad = [k for k in params if k.partition("__")[0] not in valid]
     if bad:

@@ -81,7 +81,7 @@ class ProxySpec:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
 
 
-PROXIES: Registry[ProxySpec] = Registry("proxy")
+PROXIES: Registry[ProxySpec] = Registry("proxy", accepts=lambda obj: isinstance(obj, ProxySpec))
 
 
 def register_proxy(
@@ -159,14 +159,11 @@ def resolve_proxies(proxies: str | ProxySpec | Sequence[str | ProxySpec] | None)
         proxies = [proxies]
     out: list[ProxySpec] = []
     for p in proxies:
-        if isinstance(p, ProxySpec):
-            spec = p
-        elif isinstance(p, str):
-            spec = PROXIES.get(p.strip())
-        else:
+        if not isinstance(p, (str, ProxySpec)):
             raise TypeError(
                 f"proxies must be names or ProxySpec objects, got {p!r} of type {type(p).__name__}"
             )
+        spec = PROXIES.resolve(p.strip() if isinstance(p, str) else p)
         if spec.name not in {s.name for s in out}:
             out.append(spec)
     return out

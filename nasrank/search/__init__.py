@@ -49,7 +49,7 @@ from nasrank.search.pool import (
 )
 from nasrank.search.storage import open_storage, run_key
 from nasrank.search.top_training import TrainJob, train_top
-from nasrank.search.trainer import TrainConfig, TrainResult, train
+from nasrank.training import TrainConfig, TrainResult, train
 
 # Registration happens here, explicitly, one import per searcher module.
 from nasrank.search.random_search import RandomSearch  # noqa: E402  isort: skip

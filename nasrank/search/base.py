@@ -98,6 +98,8 @@ class Searcher(abc.ABC):
     name: ClassVar[str] = "searcher"
     #: Whether the method needs proxy scores on the pool.
     needs_scores: ClassVar[bool] = False
+    #: Whether the method learns from architecture features (``features=``).
+    uses_features: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -325,14 +327,14 @@ class Searcher(abc.ABC):
 
 
 #: Search methods by CLI name (``robot``, ``bo``, ``re``, ``ls``, ``random``, ``zc-topk``).
-SEARCHERS: Registry[type[Searcher]] = Registry("search method")
+SEARCHERS: Registry[type[Searcher]] = Registry(
+    "search method", accepts=lambda obj: isinstance(obj, type) and issubclass(obj, Searcher)
+)
 
 
 def get_searcher(name: str | type[Searcher]) -> type[Searcher]:
     """The searcher class registered as ``name`` (a class is returned as is)."""
-    if isinstance(name, type) and issubclass(name, Searcher):
-        return name
-    return SEARCHERS.get(str(name))
+    return SEARCHERS.resolve(name if isinstance(name, type) else str(name))
 
 
 def summarise(

@@ -38,13 +38,13 @@ from nasrank.search.base import Searcher, SearchResult
 from nasrank.search.objectives import TrainingObjective
 from nasrank.search.plan import SearchPlan
 from nasrank.search.pool import CandidatePool, score_pool
-from nasrank.search.trainer import TrainConfig, train
+from nasrank.training import TrainConfig, train
 
 if TYPE_CHECKING:
     from torch import nn
 
     from nasrank.data import ImageDataset
-    from nasrank.search.trainer import TrainResult
+    from nasrank.training import TrainResult
 
 __all__ = [
     "custom",
@@ -91,7 +91,7 @@ class TrainedCandidate:
         rank: 1-based position in the ranking.
         arch: Id; ``params`` rebuild it with ``build(optuna.trial.FixedTrial(params))``.
         params: The Optuna parameters.
-        result: The trainer's :class:`~nasrank.search.trainer.TrainResult`.
+        result: The trainer's :class:`~nasrank.training.TrainResult`.
     """
 
     rank: int
@@ -226,7 +226,7 @@ class CustomSearch:
         search_train_size: Training samples of each short training (default: all but the
             held-out validation split).
         val_fraction: Share of the training data held out to score short trainings.
-        train_config: Full :class:`~nasrank.search.trainer.TrainConfig` of the final
+        train_config: Full :class:`~nasrank.training.TrainConfig` of the final
             training.
         proxy_batch_size: Batch size the proxies see.
         test_data: Data for the final test accuracy (default: the spec's ``test`` split).

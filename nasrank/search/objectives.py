@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nasrank.benchmarks import Benchmark
-    from nasrank.search.trainer import TrainConfig, TrainResult
     from nasrank.spaces import SearchSpace
+    from nasrank.training import TrainConfig, TrainResult
 
 __all__ = ["BenchmarkObjective", "TrainingObjective", "COST_WORDS"]
 
@@ -112,7 +112,7 @@ class BenchmarkObjective:
 
 
 class TrainingObjective:
-    """Train the architecture for real (:func:`nasrank.search.trainer.train`).
+    """Train the architecture for real (:func:`nasrank.training.train`).
 
     The value is the trained network's validation accuracy (test accuracy when there is
     no validation data, train accuracy when there is neither); the cost is the training
@@ -125,7 +125,7 @@ class TrainingObjective:
         train_data: Training data as the trainer accepts it (``ImageDataset``, ...).
         val_data: Validation data (optional).
         test_data: Test data (optional).
-        config: A :class:`~nasrank.search.trainer.TrainConfig` (default: its defaults).
+        config: A :class:`~nasrank.training.TrainConfig` (default: its defaults).
         device: Device for training (default: CUDA when available).
         seed: Seed of the initial weights and of training.
         checkpoint_dir: Per-architecture checkpoints go to sub-directories of this one,
@@ -178,7 +178,7 @@ class TrainingObjective:
     def __call__(self, arch: str) -> Evaluation:
         import torch
 
-        from nasrank.search.trainer import TrainConfig, train
+        from nasrank.training import TrainConfig, train
 
         if arch not in self.results:
             with torch.random.fork_rng(devices=[]):  # seeded weights, caller's RNG untouched

@@ -408,7 +408,7 @@ def _train_picks(
     on_update: Callable[[SearchReport], None] | None,
 ) -> None:
     """Train the plan's top-k picks; the report's ``trained`` grows as each one ends."""
-    from nasrank.search.trainer import TrainConfig
+    from nasrank.training import TrainConfig
 
     top = plan.train_top
     assert top is not None and setup.space is not None

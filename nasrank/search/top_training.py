@@ -13,7 +13,7 @@ directory must be on storage every node sees.
 Usage::
 
     from nasrank.search.top_training import TrainJob, train_top
-    from nasrank.search.trainer import TrainConfig
+    from nasrank.training import TrainConfig
     from nasrank.store import make_executor
 
     job = TrainJob("nb201", "cifar10:/data/cifar-10-batches-py", TrainConfig(epochs=12))
@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nasrank.search.trainer import TrainConfig
+from nasrank.training import TrainConfig
 
 __all__ = ["TrainJob", "train_top"]
 
@@ -85,7 +85,7 @@ class TrainJob:
 
     def __call__(self, arch: str) -> dict[str, Any]:
         """Train ``arch``; a diverged training is reported in ``error``, not raised."""
-        from nasrank.search.trainer import TrainingDiverged
+        from nasrank.training import TrainingDiverged
 
         try:
             self._objective(arch)
@@ -116,7 +116,7 @@ def train_top(
 
     Returns:
         One dict per architecture: ``arch`` and the fields of
-        :class:`~nasrank.search.trainer.TrainResult`, or ``arch`` and ``error``.
+        :class:`~nasrank.training.TrainResult`, or ``arch`` and ``error``.
     """
     from nasrank.store import InlineExecutor
 

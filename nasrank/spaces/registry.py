@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from nasrank.registry import Registry
-
-if TYPE_CHECKING:
-    from nasrank.spaces.base import SearchSpace
+from nasrank.spaces.base import SearchSpace
 
 __all__ = ["SPACES", "get_space"]
 
-SPACES: Registry[type[SearchSpace]] = Registry("space")
+SPACES: Registry[type[SearchSpace]] = Registry(
+    "space", accepts=lambda obj: isinstance(obj, type) and issubclass(obj, SearchSpace)
+)
 
 
-def get_space(space: str | SearchSpace) -> SearchSpace:
-    """Return a space instance from its registry name (or pass an instance through)."""
-    from nasrank.spaces.base import SearchSpace
-
+def get_space(space: str | type[SearchSpace] | SearchSpace) -> SearchSpace:
+    """Return a space instance from its registry name or class (an instance is passed
+    through)."""
     if isinstance(space, SearchSpace):
         return space
-    return SPACES.get(space)()
+    return SPACES.resolve(space)()

@@ -1,4 +1,5 @@
-"""One contract for every registered predictor (fit/predict shapes, errors, params)."""
+"""Every registered predictor passes the shipped predictor contract
+(nasrank.testing.predictors); then predictor-specific behaviour."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from nasrank.errors import NasrankError
 from nasrank.metrics import kendall
 from nasrank.predictors import (
     PREDICTORS,
-    FeatureMatrix,
     FeatureMismatchError,
     GBDTPredictor,
     NotFittedError,
     get_predictor,
 )
+from nasrank.testing import PREDICTOR_CHECKS, parametrize_checks, parametrize_registry
 
 FAST = {
     "gbdt": {"n_estimators": 60},
@@ -23,70 +24,28 @@ FAST = {
 }
 
 
-def _data(name, monotone_problem, graph_problem_factory):
-    return graph_problem_factory() if name == "gnn" else monotone_problem
+@parametrize_registry(PREDICTORS)
+@parametrize_checks(PREDICTOR_CHECKS)
+def test_predictor_contract(name, check, request, monotone_problem):
+    data = request.getfixturevalue("graph_problem") if name == "gnn" else monotone_problem
+    check(lambda: get_predictor(name, **FAST[name]), data)
 
 
-@pytest.fixture
-def make_data(request, monotone_problem):
-    def factory(name):
-        if name == "gnn":
-            return request.getfixturevalue("graph_problem")
-        return monotone_problem
-
-    return factory
-
-
-@pytest.mark.parametrize("name", PREDICTORS.names())
-def test_fit_predict_shapes_and_beats_random(name, make_data):
-    X, y = make_data(name)
-    p = get_predictor(name, **FAST[name])
-    assert p.fit(X.take(np.arange(60)), y[:60]) is p
-    test = X.take(np.arange(60, len(y)))
-    pred = p.predict(test)
-    assert pred.shape == (len(y) - 60,) and np.all(np.isfinite(pred))
-    mean, std = p.predict_dist(test)
-    assert mean.shape == std.shape == pred.shape and np.all(std >= 0)
-    assert kendall(pred, y[60:]) > 0.4  # random ranking: ~0
-
-
-@pytest.mark.parametrize("name", PREDICTORS.names())
-def test_unfitted_use_is_refused(name, make_data):
-    X, _ = make_data(name)
-    p = get_predictor(name, **FAST[name])
-    with pytest.raises(NotFittedError, match="not fitted"):
-        p.predict(X)
-    with pytest.raises(NotFittedError):
-        p.predict_dist(X)
+def test_predictor_errors_are_nasrank_errors_of_the_natural_builtin():
     assert issubclass(NotFittedError, NasrankError) and issubclass(NotFittedError, RuntimeError)
-
-
-@pytest.mark.parametrize("name", PREDICTORS.names())
-def test_mismatched_features_are_refused(name, make_data):
-    X, y = make_data(name)
-    p = get_predictor(name, **FAST[name]).fit(X, y)
-    wider = FeatureMatrix(np.hstack([X.values, X.values[:, :1]]), X.names + ("extra",),
-                          graphs=X.graphs)
-    with pytest.raises(FeatureMismatchError, match="features"):
-        p.predict(wider)
-    renamed = FeatureMatrix(X.values, ("other",) + X.names[1:], graphs=X.graphs)
-    with pytest.raises(FeatureMismatchError, match="column 0"):
-        p.predict(renamed)
+    assert issubclass(FeatureMismatchError, NasrankError)
     assert issubclass(FeatureMismatchError, ValueError)
 
 
-@pytest.mark.parametrize("name", PREDICTORS.names())
-def test_get_params_round_trip_and_clone(name):
-    p = get_predictor(name, **FAST[name])
-    params = p.get_params(deep=False)
-    q = type(p)(**params)
-    assert q.get_params(deep=False) == params
-    assert repr(q) == repr(p)
-    clone = p.clone()
-    assert clone is not p and not clone.is_fitted and repr(clone) == repr(p)
-    assert p.set_params(random_state=7) is p and p.get_params()["random_state"] == 7
-    with pytest.raises(ValueError, match="invalid parameter"):
-        p.set_params(not_a_parameter=1)
+def test_the_contract_catches_a_predictor_that_ignores_its_features(monotone_problem):
+    from nasrank.testing import check_predictor
+
+    class Constant(GBDTPredictor):
+        def predict(self, X):
+            return np.zeros(len(super().predict(X)))
+
+    with pytest.raises(AssertionError, match="Kendall tau"):
+        check_predictor(lambda: Constant(n_estimators=5), monotone_problem)
 
 
 def test_gbdt_is_deterministic_and_pairwise_objective_works(monotone_problem):

@@ -1,47 +1,43 @@
-"""Every registered proxy passes the same checks on three tiny models."""
+"""Every registered proxy passes the shipped proxy contract (nasrank.testing.proxies)."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-from nasrank.proxies import PROXIES, score
-
-from .conftest import assert_untouched, snapshot
-
-PROXY_NAMES = PROXIES.names()
+from nasrank.proxies import PROXIES
+from nasrank.testing import TINY_MODELS, check_shared_passes, parametrize_registry
+from nasrank.testing.proxies import check_proxy_documented, check_proxy_on
 
 
-@pytest.mark.parametrize("name", PROXY_NAMES)
-def test_proxy_contract(name, tiny):
-    model_name, model, batch = tiny
-    before = snapshot(model)
-    first = score(model, batch, [name], seed=0, device="cpu")
-    assert list(first) == [name]
-    value = first[name]
-    assert isinstance(value, float)
-    assert math.isfinite(value), f"{name} on {model_name}: {first.reasons.get(name)}"
-    assert_untouched(model, before)
-    again = score(model, batch, [name], seed=0, device="cpu")
-    assert again[name] == value  # same seed, same value, bit for bit
-    assert_untouched(model, before)
+@parametrize_registry(PROXIES)
+@pytest.mark.parametrize("case", sorted(TINY_MODELS))
+def test_proxy_contract(name, case):
+    make_model, make_batch = TINY_MODELS[case]
+    check_proxy_on(name, make_model(), make_batch(), case)
 
 
-def test_all_proxies_together_match_each_alone(tiny):
+@pytest.mark.parametrize("case", sorted(TINY_MODELS))
+def test_all_proxies_together_match_each_alone(case):
     """Sharing passes changes nothing: the full set equals each proxy computed alone."""
-    _, model, batch = tiny
-    before = snapshot(model)
-    together = score(model, batch, None, seed=3)
-    assert_untouched(model, before)
-    assert set(together) == set(PROXY_NAMES)
-    for name in PROXY_NAMES:
-        alone = score(model, batch, [name], seed=3)[name]
-        assert together[name] == pytest.approx(alone, rel=1e-9, abs=1e-12), name
+    make_model, make_batch = TINY_MODELS[case]
+    check_shared_passes(make_model(), make_batch())
 
 
-def test_every_proxy_documents_its_paper():
-    for name in PROXY_NAMES:
-        spec = PROXIES.get(name)
-        assert spec.citation, name
-        assert "larger" in spec.doc.lower(), f"{name} must document its sign convention"
+@parametrize_registry(PROXIES)
+def test_every_proxy_documents_its_paper(name):
+    check_proxy_documented(name)
+
+
+def test_the_contract_catches_a_proxy_that_mutates_the_model():
+    import dataclasses
+
+    import torch
+
+    def mutate(ctx):
+        with torch.no_grad():
+            next(ctx.model.parameters()).add_(1.0)
+        return 1.0
+
+    bad = dataclasses.replace(PROXIES.get("l2_norm"), name="mutating", compute=mutate)
+    with pytest.raises(AssertionError, match="'mutating' on cnn_bn: .* changed"):
+        check_proxy_on(bad, *(f() for f in TINY_MODELS["cnn_bn"]), "cnn_bn")

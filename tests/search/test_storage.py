@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -124,44 +124,68 @@ def test_resume_with_another_configuration_is_refused(bench, pool, tmp_path):
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import json, os, sys
     sys.path.insert(0, {repo!r})
     from nasrank.search import RegularizedEvolution, open_storage
     from tests.search._toy import SPACE, ToyObjective
 
     inner = ToyObjective()
+    pause_at = int(sys.argv[1]) if len(sys.argv) > 1 else None
 
     def objective(arch):
+        if pause_at is not None and len(inner.calls) == pause_at:
+            # the first pause_at evaluations are stored: tell the parent, wait to be killed
+            print("READY", flush=True)
+            sys.stdin.read()
+            os._exit(3)  # the parent closed our stdin without killing us
         with open({calls!r}, "a") as f:
             f.write(arch + "\\n")
-        time.sleep({delay})
         return inner(arch)
 
     storage = open_storage({url!r}).run("sigkill")
     result = RegularizedEvolution(SPACE, seed=3, population_size=5, sample_size=2).run(
         objective, {budget}, storage=storage
     )
-    print("RESULT", [e.arch for e in result.evaluations])
+    print("RESULT " + json.dumps([e.arch for e in result.evaluations]))
     """
 )
+
+
+def _run_until_ready_then_sigkill(command: list[str], env: dict[str, str]) -> None:
+    """Start ``command``, wait for its ``READY`` line, SIGKILL it (a watchdog kills it
+    after 120 s should it never get there)."""
+    proc = subprocess.Popen(
+        command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == "READY":
+                break
+        else:
+            raise AssertionError(f"the child ended before READY (exit code {proc.wait()})")
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+    finally:
+        watchdog.cancel()
+        proc.kill()
+        proc.wait()
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", pytest.param("db", marks=pytest.mark.slow)])
 def test_sigkill_and_rerun_same_command(tmp_path, suffix):
     """A process killed with SIGKILL mid-run and restarted loses and repeats nothing."""
-    url, calls, budget = str(tmp_path / f"runs.{suffix}"), str(tmp_path / "calls.txt"), 30
+    url, calls = str(tmp_path / f"runs.{suffix}"), str(tmp_path / "calls.txt")
+    budget, killed_at = 30, 10
     script = tmp_path / "run.py"
-    script.write_text(SCRIPT.format(repo=str(REPO), calls=calls, url=url, delay=0.01, budget=budget))
+    script.write_text(SCRIPT.format(repo=str(REPO), calls=calls, url=url, budget=budget))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE)
-    storage = open_storage(url).run("sigkill")
-    deadline = time.time() + 60
-    while len(storage.load()) < 10 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _run_until_ready_then_sigkill([sys.executable, str(script), str(killed_at)], env)
     before = [e.arch for e in open_storage(url).run("sigkill").load()]
-    assert 10 <= len(before) < budget
+    assert before == Path(calls).read_text().split()
+    assert len(before) == killed_at
     Path(calls).write_text("")
     out = subprocess.run(
         [sys.executable, str(script)], env=env, capture_output=True, text=True, check=True
@@ -169,11 +193,11 @@ def test_sigkill_and_rerun_same_command(tmp_path, suffix):
     again = Path(calls).read_text().split()
     assert not set(again) & set(before)
     assert len(before) + len(again) == budget
-    final = eval(out.split("RESULT", 1)[1])  # noqa: S307 - our own script's printed list
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]
+    final = json.loads(line.removeprefix("RESULT "))
     from tests.search._toy import ToyObjective
 
     reference = RegularizedEvolution(SPACE, seed=3, population_size=5, sample_size=2).run(
         ToyObjective(), budget
     )
     assert final == [e.arch for e in reference.evaluations]
-    assert json.dumps(final)

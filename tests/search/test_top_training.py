@@ -10,9 +10,9 @@ import torch
 from nasrank.data import load_dataset
 from nasrank.errors import NasrankError
 from nasrank.search import TrainConfig, TrainJob, train, train_top
-from nasrank.search.trainer import TrainingDiverged
 from nasrank.spaces import get_space
 from nasrank.store import InlineExecutor, ProcessExecutor, RayExecutor, make_executor
+from nasrank.training import TrainingDiverged
 
 DATA = "synthetic:3x8x8:4"
 CONFIG = TrainConfig(epochs=2, batch_size=16, lr=0.05, augment=False)
@@ -52,11 +52,21 @@ def test_records_are_in_the_given_order_once_each_and_equal_a_direct_training(in
     assert inline_records[0]["epochs"] == 2 and len(inline_records[0]["history"]) == 2
 
 
+@pytest.mark.slow
 def test_two_local_processes_give_the_records_of_one(inline_records):
     seen = []
     records = train_top([B, A], _job(), ProcessExecutor(2, 1), on_result=seen.append)
     assert [_comparable(r) for r in records] == [_comparable(r) for r in inline_records]
     assert sorted(r["arch"] for r in seen) == sorted([A, B])  # each reported as it ends
+
+
+def test_each_record_is_reported_as_it_ends(inline_records):
+    """The default run's stand-in for the two-process test above (marked slow); local
+    processes are covered by tests/store/test_score_space.py."""
+    seen = []
+    records = train_top([B, A], _job(), InlineExecutor(threads=1), on_result=seen.append)
+    assert [_comparable(r) for r in records] == [_comparable(r) for r in inline_records]
+    assert sorted(r["arch"] for r in seen) == sorted([A, B])
 
 
 def test_a_training_resumes_from_its_checkpoint(tmp_path, inline_records):

@@ -1,65 +1,38 @@
-"""Every registered space passes the same checks."""
+"""Every registered space passes the shipped space contract (nasrank.testing.spaces)."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 
-from nasrank.errors import InvalidArchitecture
 from nasrank.spaces import SPACES, get_space
+from nasrank.testing import SPACE_CHECKS, check_space, parametrize_checks
+from nasrank.testing.spaces import BAD_IDS, check_bad_ids_rejected
 
-SPACE_NAMES = SPACES.names()
 
-
-@pytest.fixture(params=SPACE_NAMES)
+@pytest.fixture(scope="module", params=SPACES.names())
 def space(request):
     return get_space(request.param)
 
 
-def test_canonical_round_trip(space):
-    for seed in range(5):
-        arch = space.sample(seed)
-        assert space.canonical(arch) == arch
-        assert isinstance(hash(arch), int)
+@parametrize_checks(SPACE_CHECKS)
+def test_space_contract(space, check):
+    check(space)
 
 
-def test_sampling_is_reproducible(space):
-    assert [space.sample(s) for s in range(5)] == [space.sample(s) for s in range(5)]
-    assert len({space.sample(s) for s in range(20)}) > 1
-
-
-def test_mutation_is_valid_and_different(space):
-    for seed in range(10):
-        arch = space.sample(seed)
-        child = space.mutate(arch, seed)
-        assert child != arch
-        assert space.canonical(child) == child
-
-
-def test_neighbours_are_valid_distinct_and_exclude_self(space):
-    arch = space.sample(0)
-    nbrs = space.neighbours(arch)
-    assert nbrs
-    assert arch not in nbrs
-    assert len(set(nbrs)) == len(nbrs)
-    for n in nbrs[:10]:
-        assert space.canonical(n) == n
-
-
-def test_model_builds_and_runs_forward(space):
-    arch = space.sample(1)
-    model = space.build(arch, num_classes=7)
-    model.eval()
-    x = space.example_input(2, seed=0)
-    assert torch.equal(x, space.example_input(2, seed=0))
-    with torch.no_grad():
-        out = model(x)
-    assert out.shape[0] == 2 and out.shape[-1] == 7
-    assert torch.isfinite(out).all()
-
-
-@pytest.mark.parametrize("bad", ["", "not an architecture", "|foo~0|", 12345, None])
+@pytest.mark.parametrize("bad", BAD_IDS, ids=repr)
 def test_bad_ids_rejected_with_message(space, bad):
-    with pytest.raises(InvalidArchitecture) as err:
-        space.canonical(bad)
-    assert str(err.value)
+    check_bad_ids_rejected(space, (bad,))
+
+
+def test_check_space_accepts_a_name_a_class_and_an_instance():
+    for form in ("nb201", SPACES.get("nb201"), get_space("nb201")):
+        check_space(form)
+
+
+def test_the_contract_catches_a_space_whose_sampling_ignores_the_seed():
+    class Constant(type(get_space("nb201"))):
+        def sample(self, seed=None):
+            return super().sample(0)
+
+    with pytest.raises(AssertionError, match="sampled one architecture"):
+        check_space(Constant())

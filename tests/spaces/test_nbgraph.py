@@ -137,6 +137,7 @@ def test_hash_agrees_with_package_on_every_canonical_arch(space, reference_arch)
     assert hashes == sorted(hashes)  # enumeration is in hash order
 
 
+@pytest.mark.slow
 def test_hash_agrees_with_package_on_every_layout(reference_arch):
     """All 24 link lists x 9^4 op lists (157,440 valid inputs), canonical or not."""
     links = list(itertools.product(*(range(i + 1) for i in range(4))))

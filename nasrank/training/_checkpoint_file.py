@@ -17,15 +17,11 @@ from typing import Any
 
 import torch
 
-from nasrank.errors import NasrankError
+from nasrank.training.errors import CheckpointError
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "remove_stale_temporaries"]
 
 _TMP_PREFIX = ".tmp-"
-
-
-class CheckpointError(NasrankError, RuntimeError):
-    """A checkpoint file exists but cannot be read (corrupt, or written by another tool)."""
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:

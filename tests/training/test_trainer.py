@@ -8,17 +8,17 @@ from torch import nn
 
 from nasrank.data import from_tensors
 from nasrank.errors import NasrankError
-from nasrank.search._checkpoint import CheckpointError
-from nasrank.search.trainer import (
+from nasrank.training import (
     CHECKPOINT_NAME,
+    CheckpointError,
     CheckpointMismatchError,
     TrainConfig,
     TrainingError,
-    _augment,
     evaluate,
     learning_rate,
     train,
 )
+from nasrank.training._augment import augment as _augment
 
 FAST = TrainConfig(epochs=3, batch_size=32, lr=0.05, augment=False)
 
