@@ -45,12 +45,28 @@ def test_nothing_imports_the_package_root(graph):
     assert graph.find_modules_that_directly_import("nasrank") == set()
 
 
+#: Functions still over the limit, to be split (issue 17); the list may only shrink.
+STILL_TOO_LONG = {
+    "nasrank/cli/correlate.py:run",
+    "nasrank/cli/predict_eval.py:run",
+    "nasrank/cli/score_space.py:run",
+    "nasrank/data/dataset.py:from_tensors",
+    "nasrank/encodings/features.py:opgraph_features",
+    "nasrank/encodings/opgraph.py:build",
+    "nasrank/encodings/opgraph.py:_make_node",
+    "nasrank/predictors/evaluate.py:evaluate_transfer",
+    "nasrank/search/pool.py:score_pool",
+    "nasrank/store/runner.py:score_space",
+    "nasrank/tables/export.py:export_table",
+}
+
+
 def test_no_function_is_longer_than_the_style_allows():
-    long = []
+    long = set()
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                lines = node.end_lineno - node.lineno + 1
-                if lines > MAX_FUNCTION_LINES:
-                    long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} ({lines})")
-    assert long == []
+                if node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
+                    long.add(f"{path.relative_to(REPO)}:{node.name}")
+    assert sorted(long - STILL_TOO_LONG) == []  # no new long function
+    assert sorted(STILL_TOO_LONG - long) == []  # split ones leave the list
