@@ -89,10 +89,9 @@ def _pool(bench: Any, n_text: str, seed: int, metric: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from nasrank.benchmarks import load_benchmark
-    from nasrank.metrics import rank_summary
-    from nasrank.proxies import LABEL_FREE_ENSEMBLE, resolve_proxies
+    from nasrank.proxies import resolve_proxies
     from nasrank.spaces import get_space
-    from nasrank.store import data_key, score_arch_stored
+    from nasrank.store import data_key
 
     space = get_space(args.space)
     bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
@@ -108,31 +107,9 @@ def run(args: argparse.Namespace) -> int:
     kwargs = model_kwargs(space, args.num_classes, batch)
     data = data_key(batch, kwargs)
 
-    results: list[Any] = []
-    from_store = 0
-    interrupted = False
-    with progress(f"scoring {len(pool)} archs", len(pool)) as bar:
-        try:
-            for arch in pool:
-                # initialisation seeded from (--seed, space, arch), as in score-space
-                result, stored = score_arch_stored(
-                    store,
-                    space,
-                    arch,
-                    batch,
-                    specs,
-                    seed=args.seed,
-                    build_kwargs=kwargs,
-                    data=data,
-                )
-                results.append(result)
-                from_store += len(stored)
-                bar.advance()
-        except KeyboardInterrupt:
-            interrupted = True
-            logger.warning(
-                "interrupted: reporting the %d architectures scored so far", len(results)
-            )
+    results, from_store, interrupted = _score_pool(
+        pool, store, space, batch, specs, args.seed, kwargs, data
+    )
     scored = pool[: len(results)]
     if len(scored) < 2:
         from nasrank.cli import UsageError
@@ -140,45 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("fewer than 2 architectures scored; nothing to correlate")
     sign = 1.0 if bench.higher_is_better(metric) else -1.0
     truth = np.array([sign * bench.query(a, metric) for a in scored])
-
-    summary: dict[str, dict[str, Any]] = {}
-    for name in names:
-        values = np.array([r[name] for r in results])
-        entry: dict[str, Any] = rank_summary(values, truth)
-        entry["median_seconds"] = statistics.median(
-            r.seconds.get(name, float("nan")) for r in results
-        )
-        if name in bench.metrics and name != metric:
-            entry["reference_spearman"] = rank_summary(
-                np.array([bench.query(a, name) for a in scored]), truth
-            )["spearman"]
-        summary[name] = entry
-    if set(LABEL_FREE_ENSEMBLE.proxies) <= set(names):
-        values = LABEL_FREE_ENSEMBLE(results)
-        entry = rank_summary(values, truth)
-        entry["median_seconds"] = sum(
-            summary[m]["median_seconds"] for m in LABEL_FREE_ENSEMBLE.proxies
-        )
-        entry["members"] = list(LABEL_FREE_ENSEMBLE.proxies)
-        summary[LABEL_FREE_ENSEMBLE.name] = entry
-
-    has_ref = any("reference_spearman" in e for e in summary.values())
-    columns = ["proxy", "spearman", "kendall", "top10%", "NaN", "median s"] + (
-        ["ref. spearman"] if has_ref else []
-    )
-    rows = []
-    for name, e in sorted(
-        summary.items(), key=lambda kv: -np.nan_to_num(kv[1]["spearman"], nan=-9)
-    ):
-        row = [
-            name,
-            e["spearman"],
-            e["kendall"],
-            e["top10_precision"],
-            e["nan_count"],
-            e["median_seconds"],
-        ]
-        rows.append(row + ([e.get("reference_spearman")] if has_ref else []))
+    summary = _summarize(bench, metric, names, scored, results, truth)
     if store is not None:
         logger.info(
             "%d of %d scores came from the store %s",
@@ -187,8 +126,7 @@ def run(args: argparse.Namespace) -> int:
             store.path,
         )
     note = " (interrupted)" if interrupted else ""
-    title = f"{bench.name} {metric}: n={len(scored)}{note}, data {batch.source}"
-    print_table(title, columns, rows)
+    _print_summary(f"{bench.name} {metric}: n={len(scored)}{note}, data {batch.source}", summary)
 
     payload = {
         "n": len(scored),
@@ -211,6 +149,98 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(args.plot, results, names, [bench.query(a, metric) for a in scored], metric, summary)
     return 130 if interrupted else 0
+
+
+def _score_pool(
+    pool: list[str],
+    store: Any,
+    space: Any,
+    batch: Any,
+    specs: list[Any],
+    seed: int,
+    kwargs: dict[str, Any],
+    data: str,
+) -> tuple[list[Any], int, bool]:
+    """``(results, scores read from the store, interrupted)``, with a progress bar;
+    Ctrl-C stops early and keeps the architectures scored so far."""
+    from nasrank.store import score_arch_stored  # the store imports torch
+
+    results: list[Any] = []
+    from_store = 0
+    with progress(f"scoring {len(pool)} archs", len(pool)) as bar:
+        try:
+            for arch in pool:
+                # initialisation seeded from (--seed, space, arch), as in score-space
+                result, stored = score_arch_stored(
+                    store, space, arch, batch, specs, seed=seed, build_kwargs=kwargs, data=data
+                )
+                results.append(result)
+                from_store += len(stored)
+                bar.advance()
+        except KeyboardInterrupt:
+            logger.warning(
+                "interrupted: reporting the %d architectures scored so far", len(results)
+            )
+            return results, from_store, True
+    return results, from_store, False
+
+
+def _summarize(
+    bench: Any,
+    metric: str,
+    names: list[str],
+    scored: list[str],
+    results: list[Any],
+    truth: np.ndarray,
+) -> dict[str, dict[str, Any]]:
+    """Per proxy (and the label-free ensemble, when all its members are scored): rank
+    correlations with ``truth``, median seconds and the benchmark's reference Spearman."""
+    from nasrank.metrics import rank_summary
+    from nasrank.proxies import LABEL_FREE_ENSEMBLE  # the proxy package imports torch
+
+    summary: dict[str, dict[str, Any]] = {}
+    for name in names:
+        values = np.array([r[name] for r in results])
+        entry: dict[str, Any] = rank_summary(values, truth)
+        entry["median_seconds"] = statistics.median(
+            r.seconds.get(name, float("nan")) for r in results
+        )
+        if name in bench.metrics and name != metric:
+            entry["reference_spearman"] = rank_summary(
+                np.array([bench.query(a, name) for a in scored]), truth
+            )["spearman"]
+        summary[name] = entry
+    if set(LABEL_FREE_ENSEMBLE.proxies) <= set(names):
+        values = LABEL_FREE_ENSEMBLE(results)
+        ensemble: dict[str, Any] = dict(rank_summary(values, truth))
+        ensemble["median_seconds"] = sum(
+            summary[m]["median_seconds"] for m in LABEL_FREE_ENSEMBLE.proxies
+        )
+        ensemble["members"] = list(LABEL_FREE_ENSEMBLE.proxies)
+        summary[LABEL_FREE_ENSEMBLE.name] = ensemble
+    return summary
+
+
+def _print_summary(title: str, summary: dict[str, dict[str, Any]]) -> None:
+    """The summary as a table, best Spearman first (NaN last)."""
+    has_ref = any("reference_spearman" in e for e in summary.values())
+    columns = ["proxy", "spearman", "kendall", "top10%", "NaN", "median s"] + (
+        ["ref. spearman"] if has_ref else []
+    )
+    rows = []
+    for name, e in sorted(
+        summary.items(), key=lambda kv: -np.nan_to_num(kv[1]["spearman"], nan=-9)
+    ):
+        row = [
+            name,
+            e["spearman"],
+            e["kendall"],
+            e["top10_precision"],
+            e["nan_count"],
+            e["median_seconds"],
+        ]
+        rows.append(row + ([e.get("reference_spearman")] if has_ref else []))
+    print_table(title, columns, rows)
 
 
 def _write_csv(

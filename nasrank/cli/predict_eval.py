@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.benchmarks import load_benchmark
     from nasrank.cli import UsageError
     from nasrank.encodings import EncodingCache
-    from nasrank.predictors import evaluate, evaluate_transfer, parse_feature_spec, summarize
+    from nasrank.predictors import parse_feature_spec, summarize
     from nasrank.spaces import get_space
 
     parse_feature_spec(args.features)
@@ -248,65 +248,14 @@ def run(args: argparse.Namespace) -> int:
 
     transfer = bool(args.train_on)
     if transfer:
-        sizes = _ints(args.target_sizes, "--target-sizes", 0)
-        sources = []
-        names = []
-        for text in args.train_on:
-            s_space_name, s_bench_spec, s_task = _parse_train_on(text)
-            s_space = get_space(s_space_name)
-            s_bench = load_benchmark(s_bench_spec, task=s_task, space=s_space.name)
-            s_metric = s_bench.default_metric
-            Xs = _features(args, s_space, s_bench, s_metric, graphs, cache, s_bench.name)
-            sources.append((Xs, _truth(s_bench, s_metric)))
-            names.append(s_bench.name)
-        total = args.seeds * sum(2 if k >= 2 else 1 for k in sizes)
-        with progress("fitting", total) as bar, _predictor_errors():
-            records = evaluate_transfer(
-                predictor,
-                sources,
-                (X, y),
-                target_sizes=sizes,
-                seeds=args.seeds,
-                target_weight=args.target_weight,
-                on_record=lambda r: bar.advance(),
-            )
+        records, names = _fit_transfer(args, predictor, graphs, cache, X, y)
     else:
-        sizes = _ints(args.train_sizes, "--train-sizes", 2)
-        n = int(np.isfinite(y).sum())
-        too_big = [s for s in sizes if s > n - 2]
-        if too_big:
-            raise UsageError(
-                f"--train-sizes {too_big[0]} leaves fewer than 2 test architectures "
-                f"({n} in the benchmark)"
-            )
-        with progress("fitting", len(sizes) * args.seeds) as bar, _predictor_errors():
-            records = evaluate(
-                predictor,
-                X,
-                y,
-                train_sizes=sizes,
-                seeds=args.seeds,
-                on_record=lambda r: bar.advance(),
-            )
+        records, names = _fit_in_space(args, predictor, X, y), []
     results = summarize(records)
-    columns = ["mode", "train", "kendall", "spearman", "top10%", "fit s", "predict s", "n test"]
-    rows = [
-        [
-            r["mode"],
-            r["train_size"],
-            f"{r['kendall']['mean']:.3f} ± {r['kendall']['std']:.3f}",
-            f"{r['spearman']['mean']:.3f} ± {r['spearman']['std']:.3f}",
-            f"{r['top10_precision']['mean']:.3f} ± {r['top10_precision']['std']:.3f}",
-            r["fit_seconds"],
-            r["predict_seconds"],
-            r["n_test"],
-        ]
-        for r in results
-    ]
     title = f"{bench.name} {metric}: {args.predictor} on {args.features}, {args.seeds} seeds" + (
         f", trained on {', '.join(names)}" if transfer else ""
     )
-    print_table(title, columns, rows)
+    _print_results(title, results)
     payload = {
         "space": space.name,
         "benchmark": bench.name,
@@ -328,6 +277,83 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(args.plot, results, title)
     return 0
+
+
+def _fit_transfer(
+    args: argparse.Namespace, predictor: Any, graphs: bool, cache: Any, X: Any, y: np.ndarray
+) -> tuple[list[Any], list[str]]:
+    """``(records, source benchmark names)``: train on the --train-on benchmarks (plus
+    --target-sizes target samples), test on the target ``(X, y)``."""
+    from nasrank.benchmarks import load_benchmark
+    from nasrank.predictors import evaluate_transfer  # the predictors import torch
+    from nasrank.spaces import get_space
+
+    sizes = _ints(args.target_sizes, "--target-sizes", 0)
+    sources = []
+    names = []
+    for text in args.train_on:
+        s_space_name, s_bench_spec, s_task = _parse_train_on(text)
+        s_space = get_space(s_space_name)
+        s_bench = load_benchmark(s_bench_spec, task=s_task, space=s_space.name)
+        s_metric = s_bench.default_metric
+        Xs = _features(args, s_space, s_bench, s_metric, graphs, cache, s_bench.name)
+        sources.append((Xs, _truth(s_bench, s_metric)))
+        names.append(s_bench.name)
+    total = args.seeds * sum(2 if k >= 2 else 1 for k in sizes)
+    with progress("fitting", total) as bar, _predictor_errors():
+        records = evaluate_transfer(
+            predictor,
+            sources,
+            (X, y),
+            target_sizes=sizes,
+            seeds=args.seeds,
+            target_weight=args.target_weight,
+            on_record=lambda r: bar.advance(),
+        )
+    return records, names
+
+
+def _fit_in_space(args: argparse.Namespace, predictor: Any, X: Any, y: np.ndarray) -> list[Any]:
+    """Records of training on --train-sizes architectures and ranking the rest."""
+    from nasrank.cli import UsageError
+    from nasrank.predictors import evaluate  # the predictors import torch
+
+    sizes = _ints(args.train_sizes, "--train-sizes", 2)
+    n = int(np.isfinite(y).sum())
+    too_big = [s for s in sizes if s > n - 2]
+    if too_big:
+        raise UsageError(
+            f"--train-sizes {too_big[0]} leaves fewer than 2 test architectures "
+            f"({n} in the benchmark)"
+        )
+    with progress("fitting", len(sizes) * args.seeds) as bar, _predictor_errors():
+        return evaluate(
+            predictor,
+            X,
+            y,
+            train_sizes=sizes,
+            seeds=args.seeds,
+            on_record=lambda r: bar.advance(),
+        )
+
+
+def _print_results(title: str, results: list[dict[str, Any]]) -> None:
+    """Mean +- std of each metric per (mode, train size)."""
+    columns = ["mode", "train", "kendall", "spearman", "top10%", "fit s", "predict s", "n test"]
+    rows = [
+        [
+            r["mode"],
+            r["train_size"],
+            f"{r['kendall']['mean']:.3f} ± {r['kendall']['std']:.3f}",
+            f"{r['spearman']['mean']:.3f} ± {r['spearman']['std']:.3f}",
+            f"{r['top10_precision']['mean']:.3f} ± {r['top10_precision']['std']:.3f}",
+            r["fit_seconds"],
+            r["predict_seconds"],
+            r["n_test"],
+        ]
+        for r in results
+    ]
+    print_table(title, columns, rows)
 
 
 def _jsonable(obj: Any) -> Any:

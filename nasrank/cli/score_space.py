@@ -161,20 +161,12 @@ def _command(args: argparse.Namespace, proxies: list[str]) -> str:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from nasrank.cli import UsageError
+    # nasrank.proxies, .spaces and .store import torch; `nasrank --help` must not
     from nasrank.proxies import resolve_proxies
     from nasrank.spaces import get_space
-    from nasrank.store import (
-        ScoreStore,
-        count_missing,
-        data_key,
-        score_space,
-    )
+    from nasrank.store import ScoreStore, data_key
 
-    if not args.store:
-        raise UsageError("score-space needs --store PATH (or the NASRANK_STORE variable)")
-    if args.export and os.path.splitext(args.export)[1].lower() not in (".csv", ".parquet", ".pq"):
-        raise UsageError(f"--export must end in .csv or .parquet, got {args.export!r}")
+    _check_outputs(args)
     executor = cli_executor(args)
     space = get_space(args.space)
     specs = resolve_proxies(parse_proxies(args.proxies))
@@ -186,6 +178,57 @@ def run(args: argparse.Namespace) -> int:
     data = data_key(batch, kwargs)
 
     t0 = time.perf_counter()
+    total, report = _score(args, space, pool, specs, batch, store, executor, kwargs, data)
+    wall = time.perf_counter() - t0
+    _print_report(args, space, names, batch, data, store, total, report, wall)
+    _export(args, store, space, specs, data, pool)
+    if args.json:
+        write_json(
+            args.json,
+            {
+                "space": space.name,
+                "pool": args.pool,
+                "proxies": names,
+                "data": batch.source,
+                "data_fingerprint": data,
+                "seed": args.seed,
+                "store": str(store.path),
+                "executor": executor.name,
+                "workers": executor.workers,
+                "threads": executor.threads,
+                **report.to_dict(),
+                "archs_total": total,
+                "archs_reached": report.archs_total,
+                "wall_seconds": wall,
+            },
+        )
+    return 130 if report.interrupted else 0
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse a missing store and a bad --export suffix before any work."""
+    from nasrank.cli import UsageError
+
+    if not args.store:
+        raise UsageError("score-space needs --store PATH (or the NASRANK_STORE variable)")
+    if args.export and os.path.splitext(args.export)[1].lower() not in (".csv", ".parquet", ".pq"):
+        raise UsageError(f"--export must end in .csv or .parquet, got {args.export!r}")
+
+
+def _score(
+    args: argparse.Namespace,
+    space: Any,
+    pool: _Pool,
+    specs: list[Any],
+    batch: Any,
+    store: Any,
+    executor: Any,
+    kwargs: dict[str, Any],
+    data: str,
+) -> tuple[int, Any]:
+    """``(pool size, report)`` of scoring what the store lacks, with a progress bar."""
+    from nasrank.store import count_missing, score_space  # imports torch
+
     total, todo = count_missing(store, space.name, pool, specs, data, args.seed)
     workers = executor.workers or "auto"
     with progress(
@@ -202,8 +245,21 @@ def run(args: argparse.Namespace) -> int:
             build_kwargs=kwargs,
             progress=bar.advance,
         )
-    wall = time.perf_counter() - t0
+    return total, report
 
+
+def _print_report(
+    args: argparse.Namespace,
+    space: Any,
+    names: list[str],
+    batch: Any,
+    data: str,
+    store: Any,
+    total: int,
+    report: Any,
+    wall: float,
+) -> None:
+    """The per-proxy table and the run's summary lines."""
     note = " (interrupted)" if report.interrupted else ""
     print_table(
         f"{space.name} pool {args.pool}{note}",
@@ -221,6 +277,14 @@ def run(args: argparse.Namespace) -> int:
         + (f" ({report.archs_per_second:.3g} archs/s)" if report.archs_scored else "")
     )
     print(f"data {batch.source} [{data}], seed {args.seed}; store {store.path}")
+
+
+def _export(
+    args: argparse.Namespace, store: Any, space: Any, specs: list[Any], data: str, pool: _Pool
+) -> None:
+    """Write --export (CSV/Parquet) and --export-table (proxy table) of the pool."""
+    from nasrank.cli import UsageError
+
     if args.export:
         try:
             store.export(
@@ -245,27 +309,6 @@ def run(args: argparse.Namespace) -> int:
             args.export_table,
             archs=None if pool.text == "all" else pool,
             data_spec=args.data,
-            command=_command(args, names),
+            command=_command(args, [s.name for s in specs]),
         )
         print(f"proxy table: {table.describe()}")
-    if args.json:
-        write_json(
-            args.json,
-            {
-                "space": space.name,
-                "pool": args.pool,
-                "proxies": names,
-                "data": batch.source,
-                "data_fingerprint": data,
-                "seed": args.seed,
-                "store": str(store.path),
-                "executor": executor.name,
-                "workers": executor.workers,
-                "threads": executor.threads,
-                **report.to_dict(),
-                "archs_total": total,
-                "archs_reached": report.archs_total,
-                "wall_seconds": wall,
-            },
-        )
-    return 130 if report.interrupted else 0

@@ -655,6 +655,14 @@ def from_tensors(
         DataError: Wrong shapes or dtypes, non-finite samples, labels that are not integers,
             do not match ``N`` or fall outside ``[0, num_classes)``.
     """
+    xs = _checked_samples(x)
+    labels = None if y is None else _checked_labels(y, xs.shape[0])
+    classes = _checked_classes(labels, num_classes, classes)
+    return ImageDataset(xs, labels, classes=classes, split=split, source=source, mean=mean, std=std)
+
+
+def _checked_samples(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """``x`` as numpy: ``uint8`` images ``(N, C, H, W)``, finite ``float32`` or ``int64``."""
     xs = _as_numpy(x, "x")
     if xs.ndim < 2:
         raise DataError(
@@ -679,22 +687,32 @@ def from_tensors(
         xs = xs.astype(np.int64, copy=False)
     else:
         raise DataError(f"x must be uint8, floating point or integer, got dtype {xs.dtype}")
+    return xs
 
-    labels: np.ndarray | None = None
-    if y is not None:
-        labels = _as_numpy(y, "y")
-        if labels.ndim != 1:
-            raise DataError(
-                f"y must have shape (N,) = ({xs.shape[0]},), got {labels.shape}; "
-                "use y.view(-1) for (N, 1) labels or y.argmax(1) for one-hot labels"
-            )
-        if labels.shape[0] != xs.shape[0]:
-            raise DataError(f"y has {labels.shape[0]} labels but x has {xs.shape[0]} samples")
-        if labels.dtype.kind not in "iu":
-            raise DataError(
-                f"y must hold integer class indices, got dtype {labels.dtype}; use y.long()"
-            )
-        labels = labels.astype(np.int64)
+
+def _checked_labels(y: torch.Tensor | np.ndarray | Sequence[int], n: int) -> np.ndarray:
+    """``y`` as ``(n,)`` ``int64`` class indices."""
+    labels = _as_numpy(y, "y")
+    if labels.ndim != 1:
+        raise DataError(
+            f"y must have shape (N,) = ({n},), got {labels.shape}; "
+            "use y.view(-1) for (N, 1) labels or y.argmax(1) for one-hot labels"
+        )
+    if labels.shape[0] != n:
+        raise DataError(f"y has {labels.shape[0]} labels but x has {n} samples")
+    if labels.dtype.kind not in "iu":
+        raise DataError(
+            f"y must hold integer class indices, got dtype {labels.dtype}; use y.long()"
+        )
+    return labels.astype(np.int64)
+
+
+def _checked_classes(
+    labels: np.ndarray | None, num_classes: int | None, classes: Sequence[str] | None
+) -> Sequence[str] | None:
+    """The class names: ``classes``, or ``"0"``, ``"1"``, ... for ``num_classes`` (default
+    ``len(classes)``, else ``max(labels) + 1``); labels must lie in ``[0, num_classes)``."""
+    if labels is not None:
         if classes is not None and num_classes is None:
             num_classes = len(classes)
         if num_classes is None:
@@ -717,4 +735,4 @@ def from_tensors(
                 )
         if classes is None:
             classes = [str(i) for i in range(int(num_classes))]
-    return ImageDataset(xs, labels, classes=classes, split=split, source=source, mean=mean, std=std)
+    return classes

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from nasrank.encodings.opgraph import OpGraph
+from nasrank.encodings.opgraph import OpGraph, OpNode
 
 __all__ = [
     "OP_VOCAB",
@@ -233,37 +233,29 @@ def _wl_features(g: OpGraph) -> np.ndarray:
 
 def opgraph_features(g: OpGraph) -> np.ndarray:
     """The fixed-length feature vector of ``g`` (``float64``, ``len(feature_names())``)."""
+    histograms, flops_by = _node_histograms(g)
+    vec = np.concatenate([*histograms, _structure(g, flops_by), _wl_features(g)])
+    assert vec.shape == (len(feature_names()),)
+    return vec
+
+
+def _node_histograms(g: OpGraph) -> tuple[list[np.ndarray], np.ndarray]:
+    """``(histograms, flops by kind)``: op counts, conv kernel / stride / dilation / group /
+    channel, pool kernel / stride and resolution histograms, in feature order; FLOPs of
+    weighted, normalisation, pooling and other operators."""
     counts = np.zeros(len(OP_VOCAB))
     other = OP_VOCAB.index("other")
-    kernel = np.zeros(5)
-    stride = np.zeros(3)
-    dilation = np.zeros(2)
-    group = np.zeros(3)
-    channels = np.zeros(len(_CHANNEL_BUCKETS) + 1)
-    pool_kernel = np.zeros(3)
-    pool_stride = np.zeros(2)
+    conv = [np.zeros(5), np.zeros(3), np.zeros(2), np.zeros(3), np.zeros(len(_CHANNEL_BUCKETS) + 1)]
+    pool = [np.zeros(3), np.zeros(2)]
     resolution = np.zeros(len(_RESOLUTION_BUCKETS) + 1)
     flops_by = np.zeros(4)
     vocab = {op: i for i, op in enumerate(OP_VOCAB)}
     for node in g.nodes:
         counts[vocab.get(node.op, other)] += 1
         if node.op in ("Conv", "ConvTranspose"):
-            k = max(node.kernel, default=1)
-            kernel[{1: 0, 3: 1, 5: 2, 7: 3}.get(k, 4)] += 1
-            s = max(node.stride, default=1)
-            stride[0 if s == 1 else 1 if s == 2 else 2] += 1
-            dilation[0 if max(node.dilation, default=1) == 1 else 1] += 1
-            if node.group == 1:
-                group[0] += 1
-            elif node.group == node.in_channels:
-                group[1] += 1
-            else:
-                group[2] += 1
-            channels[_bucket(node.out_channels, _CHANNEL_BUCKETS)] += 1
+            _count_conv(node, *conv)
         elif node.op in ("MaxPool", "AveragePool", "LpPool"):
-            k = max(node.kernel, default=0)
-            pool_kernel[{2: 0, 3: 1}.get(k, 2)] += 1
-            pool_stride[0 if max(node.stride, default=1) == 1 else 1] += 1
+            _count_pool(node, *pool)
         if len(node.output_shape) == 4 and node.output_shape[-1] > 0:
             resolution[_bucket(node.output_shape[-1], _RESOLUTION_BUCKETS)] += 1
         if node.op in _WEIGHTED:
@@ -274,6 +266,39 @@ def opgraph_features(g: OpGraph) -> np.ndarray:
             flops_by[2] += node.flops
         else:
             flops_by[3] += node.flops
+    return [counts, *conv, *pool, resolution], flops_by
+
+
+def _count_conv(
+    node: OpNode,
+    kernel: np.ndarray,
+    stride: np.ndarray,
+    dilation: np.ndarray,
+    group: np.ndarray,
+    channels: np.ndarray,
+) -> None:
+    k = max(node.kernel, default=1)
+    kernel[{1: 0, 3: 1, 5: 2, 7: 3}.get(k, 4)] += 1
+    s = max(node.stride, default=1)
+    stride[0 if s == 1 else 1 if s == 2 else 2] += 1
+    dilation[0 if max(node.dilation, default=1) == 1 else 1] += 1
+    if node.group == 1:
+        group[0] += 1
+    elif node.group == node.in_channels:
+        group[1] += 1
+    else:
+        group[2] += 1
+    channels[_bucket(node.out_channels, _CHANNEL_BUCKETS)] += 1
+
+
+def _count_pool(node: OpNode, kernel: np.ndarray, stride: np.ndarray) -> None:
+    k = max(node.kernel, default=0)
+    kernel[{2: 0, 3: 1}.get(k, 2)] += 1
+    stride[0 if max(node.stride, default=1) == 1 else 1] += 1
+
+
+def _structure(g: OpGraph, flops_by: np.ndarray) -> np.ndarray:
+    """Size, depth, width, branching, path statistics, log params / FLOPs, FLOP shares."""
     total_flops = flops_by.sum()
     share = flops_by / total_flops if total_flops > 0 else flops_by
     in_deg = np.zeros(g.num_nodes)
@@ -281,7 +306,7 @@ def opgraph_features(g: OpGraph) -> np.ndarray:
     for s, d in g.edges:
         out_deg[s] += 1
         in_deg[d] += 1
-    structure = np.array(
+    return np.array(
         [
             g.num_nodes,
             g.num_edges,
@@ -298,20 +323,3 @@ def opgraph_features(g: OpGraph) -> np.ndarray:
         ],
         dtype=np.float64,
     )
-    vec = np.concatenate(
-        [
-            counts,
-            kernel,
-            stride,
-            dilation,
-            group,
-            channels,
-            pool_kernel,
-            pool_stride,
-            resolution,
-            structure,
-            _wl_features(g),
-        ]
-    )
-    assert vec.shape == (len(feature_names()),)
-    return vec

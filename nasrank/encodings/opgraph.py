@@ -400,99 +400,108 @@ class _Builder:
                 )
 
     def build(self) -> OpGraph:
+        graph = self.model.graph
+        self._read_initializers(graph)
+        self._zeros: set[str] = set()  # constant tensors known to be all zeros
+        self._alias: dict[str, str] = {}  # tensor -> tensor it equals
+        self._producer: dict[str, int] = {}  # tensor -> node index
+        self._nodes: list[OpNode] = []
+        self._preds: list[list[int]] = []
+        for inp in graph.input:
+            if inp.name in self._const_shape:  # old exporters list initializers as inputs
+                continue
+            self._producer[inp.name] = len(self._nodes)
+            self._nodes.append(OpNode("Input", output_shape=self.shapes.get(inp.name, ())))
+            self._preds.append([])
+        for node in graph.node:
+            self._add(node)
+        for out in graph.output:
+            name = self._resolve(out.name)
+            self._nodes.append(OpNode("Output", output_shape=self.shapes.get(out.name, ())))
+            live = name in self._producer and name not in self._zeros
+            self._preds.append([self._producer[name]] if live else [])
+        return _prune(self._nodes, self._preds)
+
+    def _read_initializers(self, graph: onnx.GraphProto) -> None:
+        """Constant tensors: name -> shape; small ones also keep their values."""
         from onnx import numpy_helper
 
-        graph = self.model.graph
-        # Constant tensors: name -> shape; small ones also keep their values.
-        const_shape: dict[str, tuple[int, ...]] = {}
-        const_value: dict[str, Any] = {}
-        self._const_shape = const_shape
-        weights: set[str] = set()  # constants that hold learnable values (float tensors)
+        self._const_shape: dict[str, tuple[int, ...]] = {}
+        self._const_value: dict[str, Any] = {}
+        self._weights: set[str] = set()  # constants that hold learnable values (float tensors)
         for init in graph.initializer:
-            const_shape[init.name] = _ints(init.dims)
+            self._const_shape[init.name] = _ints(init.dims)
             if init.data_type in _FLOAT_TYPES:
-                weights.add(init.name)
-            if _numel(const_shape[init.name]) <= 64:
-                const_value[init.name] = numpy_helper.to_array(init)
-        zeros: set[str] = set()  # constant tensors known to be all zeros
-        alias: dict[str, str] = {}  # tensor -> tensor it equals
-        producer: dict[str, int] = {}  # tensor -> node index
-        nodes: list[OpNode] = []
-        preds: list[list[int]] = []
+                self._weights.add(init.name)
+            if _numel(self._const_shape[init.name]) <= 64:
+                self._const_value[init.name] = numpy_helper.to_array(init)
 
-        def resolve(name: str) -> str:
-            while name in alias:
-                name = alias[name]
-            return name
+    def _resolve(self, name: str) -> str:
+        while name in self._alias:
+            name = self._alias[name]
+        return name
 
-        def is_const(name: str) -> bool:
-            return name == "" or resolve(name) in const_shape
+    def _is_const(self, name: str) -> bool:
+        return name == "" or self._resolve(name) in self._const_shape
 
-        for inp in graph.input:
-            if inp.name in const_shape:  # old exporters list initializers as inputs
-                continue
-            producer[inp.name] = len(nodes)
-            nodes.append(OpNode("Input", output_shape=self.shapes.get(inp.name, ())))
-            preds.append([])
+    def _add(self, node: onnx.NodeProto) -> None:
+        """Fold ``node`` into the constants or aliases, or add it as an operator."""
+        op = node.op_type
+        ins = [self._resolve(n) if n else "" for n in node.input]
+        outs = list(node.output)
+        if op == "Constant":
+            self._add_constant(node, outs[0])
+            return
+        if op in _ALIAS_OPS and ins and ins[0]:
+            self._alias[outs[0]] = ins[0]
+            for extra in outs[1:]:
+                self._const_shape[extra] = self.shapes.get(extra, ())
+            return
+        data_ins = [n for n in ins if n and not self._is_const(n)]
+        if op in _PLUMBING_OPS or not data_ins:
+            self._fold_constant(op, ins, outs)
+            return
+        if self.fold_zeros and self._fold_zero_inputs(
+            op, ins, outs, data_ins, self._zeros, self._alias
+        ):
+            return
+        # A real operator.
+        index = len(self._nodes)
+        self._nodes.append(
+            self._make_node(node, ins, self._const_shape, self._const_value, self._weights)
+        )
+        self._preds.append(sorted({self._producer[n] for n in data_ins if n in self._producer}))
+        for o in outs:
+            self._producer[o] = index
 
-        for node in graph.node:
-            op = node.op_type
-            ins = [resolve(n) if n else "" for n in node.input]
-            outs = list(node.output)
-            if op == "Constant":
-                for attr in node.attribute:
-                    if attr.name == "value":
-                        arr = numpy_helper.to_array(attr.t)
-                        const_shape[outs[0]] = tuple(arr.shape)
-                        if attr.t.data_type in _FLOAT_TYPES and arr.size > 1:
-                            weights.add(outs[0])
-                        const_value[outs[0]] = arr if arr.size <= 64 else None
-                        if arr.size and not arr.any():
-                            zeros.add(outs[0])
-                        break
-                else:
-                    const_shape[outs[0]] = ()
-                continue
-            if op in _ALIAS_OPS and ins and ins[0]:
-                alias[outs[0]] = ins[0]
-                for extra in outs[1:]:
-                    const_shape[extra] = self.shapes.get(extra, ())
-                continue
-            data_ins = [n for n in ins if n and not is_const(n)]
-            if op in _PLUMBING_OPS or not data_ins:
-                # Shape plumbing or a function of constants: fold to a constant.
-                zero_out = (
-                    self.fold_zeros
-                    and any(n in zeros for n in ins)
-                    and self._zero_output(op, ins, zeros)
-                )
-                derived = op not in _PLUMBING_OPS and any(n in weights for n in ins)
-                for o in outs:
-                    const_shape[o] = self.shapes.get(o, ())
-                    if zero_out:
-                        zeros.add(o)
-                    elif derived:  # e.g. a transposed or reshaped weight
-                        weights.add(o)
-                continue
-            if self.fold_zeros:
-                folded = self._fold_zero_inputs(op, ins, outs, data_ins, zeros, alias)
-                if folded:
-                    continue
-            # A real operator.
-            index = len(nodes)
-            nodes.append(self._make_node(node, ins, const_shape, const_value, weights))
-            node_preds = sorted({producer[n] for n in data_ins if n in producer})
-            preds.append(node_preds)
-            for o in outs:
-                producer[o] = index
+    def _add_constant(self, node: onnx.NodeProto, out: str) -> None:
+        from onnx import numpy_helper
 
-        for out in graph.output:
-            name = resolve(out.name)
-            index = len(nodes)
-            nodes.append(OpNode("Output", output_shape=self.shapes.get(out.name, ())))
-            preds.append([producer[name]] if name in producer and name not in zeros else [])
+        for attr in node.attribute:
+            if attr.name == "value":
+                arr = numpy_helper.to_array(attr.t)
+                self._const_shape[out] = tuple(arr.shape)
+                if attr.t.data_type in _FLOAT_TYPES and arr.size > 1:
+                    self._weights.add(out)
+                self._const_value[out] = arr if arr.size <= 64 else None
+                if arr.size and not arr.any():
+                    self._zeros.add(out)
+                return
+        self._const_shape[out] = ()
 
-        return _prune(nodes, preds)
+    def _fold_constant(self, op: str, ins: list[str], outs: list[str]) -> None:
+        """Shape plumbing or a function of constants: its outputs become constants."""
+        zeros = self._zeros
+        zero_out = (
+            self.fold_zeros and any(n in zeros for n in ins) and self._zero_output(op, ins, zeros)
+        )
+        derived = op not in _PLUMBING_OPS and any(n in self._weights for n in ins)
+        for o in outs:
+            self._const_shape[o] = self.shapes.get(o, ())
+            if zero_out:
+                zeros.add(o)
+            elif derived:  # e.g. a transposed or reshaped weight
+                self._weights.add(o)
 
     # -- zero folding --------------------------------------------------------------------
     @staticmethod
@@ -551,23 +560,8 @@ class _Builder:
         const_value: Mapping[str, Any],
         weights: set[str],
     ) -> OpNode:
-        from onnx import AttributeProto, helper
-
         op = node.op_type
-        attrs: dict[str, Any] = {}
-        other: list[tuple[str, str]] = []
-        for a in node.attribute:
-            if a.type in (
-                AttributeProto.INT,
-                AttributeProto.FLOAT,
-                AttributeProto.STRING,
-                AttributeProto.INTS,
-                AttributeProto.FLOATS,
-            ):
-                value = helper.get_attribute_value(a)
-                if isinstance(value, bytes):
-                    value = value.decode(errors="replace")
-                attrs[a.name] = value
+        attrs = _attributes(node)
         weight_ins = [(i, n) for i, n in enumerate(ins) if n and n in const_shape]
         skip = _RUNNING_STAT_INPUTS.get(op, ())
         params = sum(
@@ -575,52 +569,8 @@ class _Builder:
         )
         out_shape = self.shapes.get(node.output[0], ()) if node.output else ()
         in_shape = self.shapes.get(ins[0], ()) if ins and ins[0] else ()
-        kernel: tuple[int, ...] = ()
-        stride: tuple[int, ...] = ()
-        dilation: tuple[int, ...] = ()
-        group = 1
-        c_in = c_out = 0
-        if op in ("Conv", "ConvTranspose"):
-            w = const_shape.get(ins[1], ()) if len(ins) > 1 else ()
-            group = int(attrs.get("group", 1))
-            kernel = _ints(attrs.get("kernel_shape", w[2:]))
-            nd = len(kernel)
-            stride = _ints(attrs.get("strides", (1,) * nd))
-            dilation = _ints(attrs.get("dilations", (1,) * nd))
-            if len(w) >= 2 and op == "Conv":
-                c_out, c_in = w[0], w[1] * group
-            elif len(w) >= 2:
-                c_in, c_out = w[0], w[1] * group
-        elif op in ("MaxPool", "AveragePool", "LpPool"):
-            kernel = _ints(attrs.get("kernel_shape", ()))
-            nd = len(kernel)
-            stride = _ints(attrs.get("strides", (1,) * nd))
-            dilation = _ints(attrs.get("dilations", (1,) * nd)) if op == "MaxPool" else ()
-        elif op == "Gemm" and len(ins) > 1 and ins[1] in const_shape:
-            w = const_shape[ins[1]]
-            if len(w) == 2:
-                k, n = (w[1], w[0]) if int(attrs.get("transB", 0)) else (w[0], w[1])
-                c_in, c_out = k, n
-        elif op == "MatMul" and len(ins) > 1 and ins[1] in const_shape:
-            w = const_shape[ins[1]]
-            if len(w) >= 2:
-                c_in, c_out = w[-2], w[-1]
-        elif op in ("BatchNormalization", "InstanceNormalization", "LayerNormalization"):
-            if len(ins) > 1 and ins[1] in const_shape and const_shape[ins[1]]:
-                c_in = c_out = (
-                    const_shape[ins[1]][-1]
-                    if op == "LayerNormalization"
-                    else (const_shape[ins[1]][0])
-                )
-        for name in sorted(attrs):
-            if name in ("kernel_shape", "strides", "dilations", "group"):
-                continue
-            value = attrs[name]
-            if isinstance(value, list):
-                value = ",".join(_fmt_number(v) for v in value)
-            else:
-                value = _fmt_number(value)
-            other.append((name, str(value)))
+        kernel, stride, dilation, group, c_in, c_out = _geometry(op, ins, attrs, const_shape)
+        other = _other_attributes(attrs)
         for i, n in weight_ins:  # small constant operands (scalars) carry meaning too
             if i in skip or _numel(const_shape[n]) != 1:
                 continue
@@ -641,6 +591,84 @@ class _Builder:
             flops=int(flops),
             attrs=tuple(other),
         )
+
+
+def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
+    """The node's scalar, string and list attributes (strings decoded)."""
+    from onnx import AttributeProto, helper
+
+    attrs: dict[str, Any] = {}
+    for a in node.attribute:
+        if a.type in (
+            AttributeProto.INT,
+            AttributeProto.FLOAT,
+            AttributeProto.STRING,
+            AttributeProto.INTS,
+            AttributeProto.FLOATS,
+        ):
+            value = helper.get_attribute_value(a)
+            if isinstance(value, bytes):
+                value = value.decode(errors="replace")
+            attrs[a.name] = value
+    return attrs
+
+
+def _geometry(
+    op: str, ins: list[str], attrs: Mapping[str, Any], const_shape: Mapping[str, tuple[int, ...]]
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int, int, int]:
+    """``(kernel, stride, dilation, group, channels in, channels out)`` of an operator,
+    from its attributes and the shapes of its weights (zeros/empty where not defined)."""
+    kernel: tuple[int, ...] = ()
+    stride: tuple[int, ...] = ()
+    dilation: tuple[int, ...] = ()
+    group = 1
+    c_in = c_out = 0
+    if op in ("Conv", "ConvTranspose"):
+        w = const_shape.get(ins[1], ()) if len(ins) > 1 else ()
+        group = int(attrs.get("group", 1))
+        kernel = _ints(attrs.get("kernel_shape", w[2:]))
+        nd = len(kernel)
+        stride = _ints(attrs.get("strides", (1,) * nd))
+        dilation = _ints(attrs.get("dilations", (1,) * nd))
+        if len(w) >= 2 and op == "Conv":
+            c_out, c_in = w[0], w[1] * group
+        elif len(w) >= 2:
+            c_in, c_out = w[0], w[1] * group
+    elif op in ("MaxPool", "AveragePool", "LpPool"):
+        kernel = _ints(attrs.get("kernel_shape", ()))
+        nd = len(kernel)
+        stride = _ints(attrs.get("strides", (1,) * nd))
+        dilation = _ints(attrs.get("dilations", (1,) * nd)) if op == "MaxPool" else ()
+    elif op == "Gemm" and len(ins) > 1 and ins[1] in const_shape:
+        w = const_shape[ins[1]]
+        if len(w) == 2:
+            k, n = (w[1], w[0]) if int(attrs.get("transB", 0)) else (w[0], w[1])
+            c_in, c_out = k, n
+    elif op == "MatMul" and len(ins) > 1 and ins[1] in const_shape:
+        w = const_shape[ins[1]]
+        if len(w) >= 2:
+            c_in, c_out = w[-2], w[-1]
+    elif op in ("BatchNormalization", "InstanceNormalization", "LayerNormalization"):
+        if len(ins) > 1 and ins[1] in const_shape and const_shape[ins[1]]:
+            c_in = c_out = (
+                const_shape[ins[1]][-1] if op == "LayerNormalization" else (const_shape[ins[1]][0])
+            )
+    return kernel, stride, dilation, group, c_in, c_out
+
+
+def _other_attributes(attrs: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(name, text)`` of the attributes not in the node's own fields, sorted by name."""
+    other: list[tuple[str, str]] = []
+    for name in sorted(attrs):
+        if name in ("kernel_shape", "strides", "dilations", "group"):
+            continue
+        value = attrs[name]
+        if isinstance(value, list):
+            value = ",".join(_fmt_number(v) for v in value)
+        else:
+            value = _fmt_number(value)
+        other.append((name, str(value)))
+    return other
 
 
 def _fmt_number(v: Any) -> str:

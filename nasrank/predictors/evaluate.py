@@ -195,18 +195,7 @@ def evaluate_transfer(
     """
     if not sources:
         raise ValueError("evaluate_transfer needs at least one source space")
-    aligned = align_features([s[0] for s in sources] + [target[0]])
-    src_X: list[FeatureMatrix] = []
-    src_y: list[np.ndarray] = []
-    for (_, y), Xs in zip(sources, aligned[:-1]):
-        ys, keep = _finite_rows(y, "source")
-        src_X.append(Xs.take(keep))
-        src_y.append(_percentile(ys[keep]))
-    Xt = aligned[-1]
-    yt, keep = _finite_rows(target[1], "target")
-    Xt, yt = Xt.take(keep), yt[keep]
-    Xs_all = FeatureMatrix.vstack(src_X)
-    ys_all = np.concatenate(src_y)
+    Xs_all, ys_all, Xt, yt = _transfer_data(sources, target)
     n_src = len(ys_all)
     n = len(yt)
     for k in target_sizes:
@@ -224,13 +213,7 @@ def evaluate_transfer(
         seed: int,
         mode: str,
     ) -> None:
-        t0 = time.perf_counter()
-        model.fit(Xf, yf, w)
-        t1 = time.perf_counter()
-        pred = model.predict(Xt.take(test))
-        t2 = time.perf_counter()
-        tau, rho, top = _score(pred, yt[test])
-        rec = EvalRecord(k, seed, tau, rho, top, t1 - t0, t2 - t1, len(yf), len(test), mode)
+        rec = _fit_and_score(model, Xf, yf, w, Xt.take(test), yt[test], k, seed, mode)
         records.append(rec)
         if on_record is not None:
             on_record(rec)
@@ -254,6 +237,44 @@ def evaluate_transfer(
                     _fresh(predictor, seed), Xt.take(train), yk, None, test, k, seed, "target-only"
                 )
     return records
+
+
+def _transfer_data(
+    sources: Sequence[tuple[FeatureMatrix, Any]], target: tuple[FeatureMatrix, Any]
+) -> tuple[FeatureMatrix, np.ndarray, FeatureMatrix, np.ndarray]:
+    """``(source X, source y, target X, target y)``: shared columns, finite rows, source
+    targets as percentile ranks within each space."""
+    aligned = align_features([s[0] for s in sources] + [target[0]])
+    src_X: list[FeatureMatrix] = []
+    src_y: list[np.ndarray] = []
+    for (_, y), Xs in zip(sources, aligned[:-1]):
+        ys, keep = _finite_rows(y, "source")
+        src_X.append(Xs.take(keep))
+        src_y.append(_percentile(ys[keep]))
+    Xt = aligned[-1]
+    yt, keep = _finite_rows(target[1], "target")
+    return FeatureMatrix.vstack(src_X), np.concatenate(src_y), Xt.take(keep), yt[keep]
+
+
+def _fit_and_score(
+    model: Predictor,
+    Xf: FeatureMatrix,
+    yf: np.ndarray,
+    w: np.ndarray | None,
+    X_test: FeatureMatrix,
+    y_test: np.ndarray,
+    k: int,
+    seed: int,
+    mode: str,
+) -> EvalRecord:
+    """Fit ``model`` on ``(Xf, yf, w)`` and score its ranking of the test rows."""
+    t0 = time.perf_counter()
+    model.fit(Xf, yf, w)
+    t1 = time.perf_counter()
+    pred = model.predict(X_test)
+    t2 = time.perf_counter()
+    tau, rho, top = _score(pred, y_test)
+    return EvalRecord(k, seed, tau, rho, top, t1 - t0, t2 - t1, len(yf), len(y_test), mode)
 
 
 def _stats(values: list[float]) -> dict[str, float]:

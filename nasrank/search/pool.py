@@ -35,13 +35,14 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from nasrank.errors import NasrankError, UnknownNameError
+from nasrank.proxies import resolve_proxies
+from nasrank.store import score_archs
 
 if TYPE_CHECKING:
     from torch import nn
 
     from nasrank.benchmarks import Benchmark
     from nasrank.data import Batch
-    from nasrank.proxies.engine import ScoreResult
     from nasrank.spaces import SearchSpace
     from nasrank.store import ScoreStore
     from nasrank.tables import ProxyTable
@@ -332,7 +333,8 @@ def score_pool(
     ``(seed, space, arch)``, as :func:`nasrank.store.build_model` does), so a candidate's
     scores do not depend on the pool it is in, and are the very scores
     ``nasrank score-space`` stores for the same space, batch and seed: the two share one
-    :class:`~nasrank.store.ScoreStore`.
+    :class:`~nasrank.store.ScoreStore` and the scoring service
+    (:func:`nasrank.store.score_archs`).
 
     Args:
         pool: The candidates.
@@ -356,57 +358,43 @@ def score_pool(
         ValueError: No ``build`` for a pool without a space, or an explicit ``store``
             for a custom ``build`` without ``cache_key``.
     """
-    from nasrank.proxies import resolve_proxies, score
-    from nasrank.store import arch_seed, data_key, score_arch, to_records
-
-    specs = resolve_proxies(list(proxies))
-    names = [s.name for s in specs]
+    names = [s.name for s in resolve_proxies(list(proxies))]
     k = num_classes or (batch.num_classes if batch is not None else None) or 10
-    build_kwargs = {"num_classes": k}
+    space_key = _pool_space_key(pool, build, cache_key, store)
+    db = _open_store(store) if space_key is not None else None
+    scored = score_archs(
+        pool.space if build is None else None,
+        pool.archs,
+        names,
+        batch,
+        seed=seed,
+        build=build,
+        cache_key=cache_key,
+        build_kwargs={"num_classes": k} if build is None else None,
+        store=db,
+        progress=progress,
+    )
+    if scored.hits:
+        logger.info("proxy scores of %d/%d candidates came from %s", scored.hits, len(pool), db)
+    described = batch.source if batch is not None else "no data"
+    source = f"{pool.source}; engine {','.join(names)} on {described} [{scored.data}] seed={seed}"
+    return pool.with_scores(scored.matrix(), names, source)
+
+
+def _pool_space_key(
+    pool: CandidatePool,
+    build: Callable[[str], nn.Module] | None,
+    cache_key: str | None,
+    store: StoreLike,
+) -> str | None:
+    """The store's space key of ``pool``'s scores (``None``: they are not stored)."""
     if build is None and pool.space is None:
         raise ValueError("score_pool needs build= for a pool without a search space")
     if build is None:
-        space_key: str | None = pool.space.name  # type: ignore[union-attr]
-        key = data_key(batch, build_kwargs)
-    else:
-        space_key = cache_key
-        key = data_key(batch)
-        if space_key is None and store is not True and store not in (None, False):
-            raise ValueError("score_pool needs cache_key= to store scores of a custom build")
-    db = _open_store(store) if space_key is not None else None
-
-    def compute(arch: str, todo: list[str]) -> ScoreResult:
-        if build is None:
-            return score_arch(pool.space, arch, batch, todo, seed=seed, build_kwargs=build_kwargs)  # type: ignore[arg-type]
-        import torch
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(arch_seed(seed, space_key or "custom", arch))
-            model = build(arch)
-        return score(model, batch, todo, seed=seed)
-
-    have = db.get_many(space_key, pool.archs, specs, key, seed) if db is not None else {}  # type: ignore[arg-type]
-    scores = np.full((len(pool), len(names)), np.nan)
-    total = len(pool)
-    hits = 0
-    for i, arch in enumerate(pool.archs):
-        todo = [n for n in names if (arch, n) not in have]
-        fresh: dict[str, float] = {}
-        if todo:
-            result = compute(arch, todo)
-            fresh = {n: float(result[n]) for n in todo}
-            if db is not None:
-                db.put_many(to_records(space_key, arch, key, seed, result))  # type: ignore[arg-type]
-        else:
-            hits += 1
-        scores[i] = [fresh[n] if n in fresh else have[(arch, n)].score for n in names]
-        if progress is not None:
-            progress(i + 1, total)
-    if hits:
-        logger.info("proxy scores of %d/%d candidates came from %s", hits, total, db)
-    described = batch.source if batch is not None else "no data"
-    source = f"{pool.source}; engine {','.join(names)} on {described} [{key}] seed={seed}"
-    return pool.with_scores(scores, names, source)
+        return pool.space.name  # type: ignore[union-attr]
+    if cache_key is None and store is not True and store not in (None, False):
+        raise ValueError("score_pool needs cache_key= to store scores of a custom build")
+    return cache_key
 
 
 # ---- shipped proxy tables ----------------------------------------------------------------

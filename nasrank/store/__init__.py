@@ -5,6 +5,11 @@
 * :func:`score_space` -- stream a space or pool through an executor into a store, skipping
   stored work; :class:`InlineExecutor`, :class:`ProcessExecutor` and :class:`RayExecutor`
   run the scoring.
+* :func:`score_archs` / :func:`iter_scores` -- the scoring service every path goes
+  through: scores of many architectures (of a space, or of a custom ``build`` with a
+  ``cache_key``), reading what a store has and computing only what it lacks, in this
+  process or through an executor; :func:`stored_scores` reads without computing (see
+  :mod:`nasrank.store.service` for the call signatures).
 * :func:`score_arch` / :func:`score_arch_stored` -- one architecture, initialised from its
   own seed (:func:`arch_seed`), with or without a store.
 
@@ -30,16 +35,27 @@ from nasrank.store.scoring import (
     build_model,
     data_key,
     score_arch,
-    score_arch_stored,
     to_records,
+)
+from nasrank.store.service import (
+    ArchScores,
+    BuildJob,
+    PoolScores,
+    iter_scores,
+    score_arch_stored,
+    score_archs,
+    stored_scores,
 )
 from nasrank.store.store import ScoreRecord, ScoreStore
 
 __all__ = [
     "ArchOutcome",
+    "ArchScores",
+    "BuildJob",
     "Executor",
     "InlineExecutor",
     "Job",
+    "PoolScores",
     "ProcessExecutor",
     "RayExecutor",
     "ScoreJob",
@@ -51,9 +67,12 @@ __all__ = [
     "build_model",
     "count_missing",
     "data_key",
+    "iter_scores",
     "make_executor",
     "score_arch",
     "score_arch_stored",
+    "score_archs",
     "score_space",
+    "stored_scores",
     "to_records",
 ]

@@ -3,7 +3,8 @@
 :func:`score_space` streams architecture ids (a generator over ``space.enumerate()`` is
 fine: ids are read in chunks of ``chunk_size``), asks the store which (arch, proxy) pairs
 are missing, sends only those to an :class:`~nasrank.store.executors.Executor`, and writes
-each architecture's scores in its own short transaction as soon as it comes back. Killed
+each architecture's scores in its own short transaction as soon as it comes back (all
+of it through the scoring service, :func:`~nasrank.store.service.iter_scores`). Killed
 at any moment, a run loses at most the architectures in flight; run again, it skips
 everything stored. Because every architecture is initialised from its own seed
 (:func:`~nasrank.store.scoring.arch_seed`), the stored scores do not depend on the order,
@@ -12,7 +13,6 @@ the number of workers or the executor.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import statistics
@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nasrank.proxies.registry import ProxySpec, resolve_proxies
-from nasrank.store.scoring import data_key, score_arch, to_records
+from nasrank.store.scoring import data_key
+from nasrank.store.service import ArchOutcome, ArchScores, ScoreJob, chunked, iter_scores
 
 if TYPE_CHECKING:
     from nasrank.data.batch import Batch
@@ -33,64 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["ScoreJob", "ArchOutcome", "ScoreSpaceReport", "score_space", "count_missing"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ArchOutcome:
-    """What a worker sends back for one architecture.
-
-    Attributes:
-        scores: Proxy -> score (NaN where it failed).
-        reasons: Proxy -> why it is NaN.
-        seconds: Proxy -> engine seconds.
-        wall_seconds: Build + scoring seconds in the worker.
-    """
-
-    scores: dict[str, float]
-    reasons: dict[str, str]
-    seconds: dict[str, float]
-    wall_seconds: float
-
-
-@dataclass(frozen=True)
-class ScoreJob:
-    """Picklable work item runner: score ``(arch, proxies)`` items of one space on one batch.
-
-    Workers receive the batch itself (pickled once per worker), so every worker -- local
-    or on another machine -- scores exactly the same data.
-    """
-
-    space: str
-    batch: Batch | None
-    seed: int
-    build_kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def setup(self) -> None:
-        from nasrank.proxies import PROXIES  # noqa: F401 - registers the proxies
-        from nasrank.spaces import get_space
-
-        object.__setattr__(self, "_space", get_space(self.space))
-
-    def __call__(self, item: tuple[str, Sequence[str]]) -> ArchOutcome:
-        arch, proxies = item
-        space = getattr(self, "_space", None)
-        if space is None:
-            self.setup()
-            space = self._space  # type: ignore[attr-defined]
-        t0 = time.perf_counter()
-        result = score_arch(
-            space, arch, self.batch, list(proxies), seed=self.seed, build_kwargs=self.build_kwargs
-        )
-        return ArchOutcome(
-            dict(result), dict(result.reasons), dict(result.seconds), time.perf_counter() - t0
-        )
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("space", "batch", "seed", "build_kwargs")}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for k, v in state.items():
-            object.__setattr__(self, k, v)
 
 
 @dataclass(frozen=True)
@@ -147,12 +90,6 @@ class ScoreSpaceReport:
         }
 
 
-def _chunked(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    iterator = iter(items)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-
-
 def count_missing(
     store: ScoreStore,
     space: str,
@@ -165,7 +102,7 @@ def count_missing(
 ) -> tuple[int, int]:
     """``(architectures, architectures with a missing proxy)`` of a pool, read in chunks."""
     total = todo = 0
-    for chunk in _chunked(archs, chunk_size):
+    for chunk in chunked(archs, chunk_size):
         total += len(chunk)
         todo += len(store.missing(space, chunk, proxies, data, seed))
     return total, todo
@@ -211,103 +148,139 @@ def score_space(
         returns a report with ``interrupted=True``.
     """
     specs = resolve_proxies(proxies)
-    names = [s.name for s in specs]
     kwargs = dict(build_kwargs or {})
     data = data_key(batch, kwargs)
     if batch is not None:
-        store.record_run(
-            space.name,
-            data,
-            seed,
-            description=batch.source,
-            info={
-                "batch_size": len(batch),
-                "input_shape": list(batch.inputs.shape[1:]),
-                "input_dtype": str(batch.inputs.dtype),
-                "num_classes": batch.num_classes,
-                "build_kwargs": kwargs,
-            },
-        )
-    job = ScoreJob(space.name, batch, seed, kwargs)
-    nan_counts = dict.fromkeys(names, 0)
-    stored_counts = dict.fromkeys(names, 0)
-    seconds_per_arch: list[float] = []
-    wall_per_arch: list[float] = []
-    partial: dict[str, dict[str, Any]] = {}  # arch -> stored records of a partial arch
-    counters = {"total": 0, "skipped": 0, "complete": 0}
-
-    def account(values: Mapping[str, float], seconds: Mapping[str, float | None]) -> None:
-        counters["complete"] += all(n in values for n in names)
-        for n in names:
-            if n in values:
-                stored_counts[n] += 1
-                if math.isnan(values[n]):
-                    nan_counts[n] += 1
-        known = [s for s in seconds.values() if s is not None]
-        if known:
-            seconds_per_arch.append(float(sum(known)))
-
-    def pending() -> Iterator[tuple[str, tuple[str, ...]]]:
-        for chunk in _chunked(archs, chunk_size):
-            counters["total"] += len(chunk)
-            have = store.get_many(space.name, chunk, specs, data, seed)
-            for arch in chunk:
-                todo = tuple(n for n in names if (arch, n) not in have)
-                got = {n: have[(arch, n)] for n in names if (arch, n) in have}
-                if not todo:
-                    counters["skipped"] += 1
-                    account(
-                        {n: r.score for n, r in got.items()}, {n: r.seconds for n, r in got.items()}
-                    )
-                    continue
-                if got:
-                    partial[arch] = got
-                yield arch, todo
-
+        _record_run(store, space.name, data, seed, batch, kwargs)
+    tally = _Tally([s.name for s in specs])
+    reading = _Counted(archs)
+    stream = iter_scores(
+        space,
+        reading,
+        specs,
+        batch,
+        seed=seed,
+        build_kwargs=kwargs,
+        store=store,
+        data=data,
+        executor=executor,
+        chunk_size=chunk_size,
+        max_in_flight=max_in_flight,
+        on_stored=tally.add_skipped,
+    )
     start = time.perf_counter()
-    scored = rows = 0
-    interrupted = False
-    results = executor.map_unordered(job, pending(), max_in_flight=max_in_flight)
+    interrupted = _consume(stream, tally, progress, stop_after)
+    return tally.report(reading.count, time.perf_counter() - start, interrupted)
+
+
+def _record_run(
+    store: ScoreStore, space: str, data: str, seed: int, batch: Batch, kwargs: Mapping[str, Any]
+) -> None:
+    """Describe the run's batch and model arguments in the store's ``meta`` table."""
+    store.record_run(
+        space,
+        data,
+        seed,
+        description=batch.source,
+        info={
+            "batch_size": len(batch),
+            "input_shape": list(batch.inputs.shape[1:]),
+            "input_dtype": str(batch.inputs.dtype),
+            "num_classes": batch.num_classes,
+            "build_kwargs": kwargs,
+        },
+    )
+
+
+class _Counted:
+    """An iterable that counts the items read from it (the pool size seen so far)."""
+
+    def __init__(self, items: Iterable[str]) -> None:
+        self._items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self._items:
+            self.count += 1
+            yield item
+
+
+@dataclass
+class _Tally:
+    """Running counts of a :func:`score_space` run, for its report."""
+
+    names: list[str]
+    nan_counts: dict[str, int] = field(init=False)
+    stored_counts: dict[str, int] = field(init=False)
+    seconds_per_arch: list[float] = field(default_factory=list)
+    wall_per_arch: list[float] = field(default_factory=list)
+    skipped: int = 0
+    complete: int = 0
+    scored: int = 0
+    rows: int = 0
+
+    def __post_init__(self) -> None:
+        self.nan_counts = dict.fromkeys(self.names, 0)
+        self.stored_counts = dict.fromkeys(self.names, 0)
+
+    def _account(self, result: ArchScores) -> None:
+        values = result.scores
+        self.complete += all(n in values for n in self.names)
+        for n in self.names:
+            if n in values:
+                self.stored_counts[n] += 1
+                if math.isnan(values[n]):
+                    self.nan_counts[n] += 1
+        if result.seconds:
+            self.seconds_per_arch.append(float(sum(result.seconds.values())))
+
+    def add_skipped(self, result: ArchScores) -> None:
+        """An architecture already complete in the store."""
+        self.skipped += 1
+        self._account(result)
+
+    def add_scored(self, result: ArchScores) -> None:
+        """An architecture scored (and stored) by this run."""
+        self.rows += result.rows_written
+        self._account(result)
+        assert result.wall_seconds is not None
+        self.wall_per_arch.append(result.wall_seconds)
+        self.scored += 1
+
+    def report(self, total: int, wall: float, interrupted: bool) -> ScoreSpaceReport:
+        seconds, walls = self.seconds_per_arch, self.wall_per_arch
+        return ScoreSpaceReport(
+            archs_total=total,
+            archs_skipped=self.skipped,
+            archs_scored=self.scored,
+            archs_complete=self.complete,
+            rows_written=self.rows,
+            nan_counts=self.nan_counts,
+            stored_counts=self.stored_counts,
+            median_seconds_per_arch=statistics.median(seconds) if seconds else math.nan,
+            median_wall_seconds=statistics.median(walls) if walls else math.nan,
+            wall_seconds=wall,
+            interrupted=interrupted,
+        )
+
+
+def _consume(
+    stream: Iterator[ArchScores],
+    tally: _Tally,
+    progress: Callable[[int], None] | None,
+    stop_after: int | None,
+) -> bool:
+    """Tally the scored architectures of ``stream``; whether the run stopped early."""
     try:
-        for (arch, _), outcome in results:
-            rows += store.put_many(
-                to_records(
-                    space.name,
-                    arch,
-                    data,
-                    seed,
-                    outcome.scores,
-                    reasons=outcome.reasons,
-                    seconds=outcome.seconds,
-                )
-            )
-            got = partial.pop(arch, {})
-            values = {**{n: r.score for n, r in got.items()}, **outcome.scores}
-            seconds = {**{n: r.seconds for n, r in got.items()}, **outcome.seconds}
-            account(values, seconds)
-            wall_per_arch.append(outcome.wall_seconds)
-            scored += 1
+        for result in stream:
+            tally.add_scored(result)
             if progress is not None:
                 progress(1)
-            if stop_after is not None and scored >= stop_after:
-                interrupted = True
-                break
+            if stop_after is not None and tally.scored >= stop_after:
+                return True
     except KeyboardInterrupt:
-        interrupted = True
-        logger.warning("interrupted: %d architectures scored and stored by this run", scored)
+        logger.warning("interrupted: %d architectures scored and stored by this run", tally.scored)
+        return True
     finally:
-        results.close()
-    median_seconds = statistics.median(seconds_per_arch) if seconds_per_arch else math.nan
-    return ScoreSpaceReport(
-        archs_total=counters["total"],
-        archs_skipped=counters["skipped"],
-        archs_scored=scored,
-        archs_complete=counters["complete"],
-        rows_written=rows,
-        nan_counts=nan_counts,
-        stored_counts=stored_counts,
-        median_seconds_per_arch=median_seconds,
-        median_wall_seconds=statistics.median(wall_per_arch) if wall_per_arch else math.nan,
-        wall_seconds=time.perf_counter() - start,
-        interrupted=interrupted,
-    )
+        stream.close()  # type: ignore[attr-defined]
+    return False

@@ -1,4 +1,5 @@
-"""Scoring one architecture of a space reproducibly, with or without a store.
+"""Scoring one architecture of a space reproducibly (through a store:
+:func:`~nasrank.store.service.score_arch_stored`).
 
 The initialisation is part of what a proxy scores, so it is seeded per architecture:
 :func:`build_model` seeds torch with :func:`arch_seed` ``(seed, space, arch)`` (a stable
@@ -24,14 +25,13 @@ if TYPE_CHECKING:
     from nasrank.data.batch import Batch
     from nasrank.proxies.engine import ScoreResult
     from nasrank.spaces.base import SearchSpace
-    from nasrank.store.store import ScoreRecord, ScoreStore
+    from nasrank.store.store import ScoreRecord
 
 __all__ = [
     "arch_seed",
     "build_model",
     "data_key",
     "score_arch",
-    "score_arch_stored",
     "to_records",
 ]
 
@@ -127,58 +127,3 @@ def to_records(
             )
         )
     return out
-
-
-def score_arch_stored(
-    store: ScoreStore | None,
-    space: SearchSpace,
-    arch: str,
-    batch: Batch | None,
-    proxies: str | ProxySpec | Sequence[str | ProxySpec] | None,
-    *,
-    seed: int = 0,
-    build_kwargs: Mapping[str, Any] | None = None,
-    data: str | None = None,
-) -> tuple[ScoreResult, list[str]]:
-    """:func:`score_arch`, reading what ``store`` has and writing what it lacks.
-
-    Args:
-        store: The store, or ``None`` (then this is :func:`score_arch`).
-        data: The store key of the data (default :func:`data_key` of the batch).
-
-    Returns:
-        ``(result, from_store)``: the scores, reasons and seconds (stored ones as if just
-        computed), and the names of the proxies that came from the store.
-    """
-    from nasrank.proxies.engine import ScoreResult
-
-    specs = resolve_proxies(proxies)
-    if store is None:
-        return score_arch(space, arch, batch, specs, seed=seed, build_kwargs=build_kwargs), []
-    key = data if data is not None else data_key(batch, build_kwargs)
-    have = store.get_many(space.name, [arch], specs, key, seed)
-    todo = [s for s in specs if (arch, s.name) not in have]
-    fresh: ScoreResult | None = None
-    if todo:
-        fresh = score_arch(space, arch, batch, todo, seed=seed, build_kwargs=build_kwargs)
-        store.put_many(to_records(space.name, arch, key, seed, fresh))
-    out = ScoreResult()
-    out.seed = seed
-    out.source = batch.source if batch is not None else "none"
-    for spec in specs:
-        record = have.get((arch, spec.name))
-        if record is not None:
-            out[spec.name] = record.score
-            if record.seconds is not None:
-                out.seconds[spec.name] = record.seconds
-            if record.error is not None:
-                out.reasons[spec.name] = record.error
-        else:
-            assert fresh is not None
-            out[spec.name] = fresh[spec.name]
-            if spec.name in fresh.seconds:
-                out.seconds[spec.name] = fresh.seconds[spec.name]
-            if spec.name in fresh.reasons:
-                out.reasons[spec.name] = fresh.reasons[spec.name]
-    out.total_seconds = sum(out.seconds.values())
-    return out, [s.name for s in specs if (arch, s.name) in have]

@@ -73,45 +73,92 @@ def export_table(
     Raises:
         NasrankError: No proxy is stored for the run, or no architecture has them all.
     """
-    from nasrank.proxies import resolve_proxies
-    from nasrank.spaces import get_space
+    from nasrank.spaces import get_space  # the space modules import torch
 
     space_obj = get_space(space) if isinstance(space, str) else space
     name = space_obj.name
-    if proxies is None:
-        names = stored_proxy_names(store, name, data, seed)
-        if not names:
-            raise NasrankError(
-                f"the store {str(store.path)!r} holds no scores of space {name!r}, data "
-                f"{data!r}, seed {seed} at the current proxy versions"
-            )
-        specs = resolve_proxies(names)
-    else:
-        specs = resolve_proxies(list(proxies))
+    specs = _export_specs(store, name, data, seed, proxies)
+    names = [s.name for s in specs]
+    rows, values = _complete_rows(store, space_obj, specs, data, seed, archs)
+    meta = _table_meta(store, name, data, seed, specs, data_spec, command, extra)
+    npz, _ = table_paths(path)
+    meta["space_size"] = space_obj.size
+    table = ProxyTable.from_arrays(
+        npz.stem, name, rows, names, np.array(values, dtype=np.float64), meta
+    )
+    table.save(npz)
+    return load_table(npz)
+
+
+def _export_specs(
+    store: ScoreStore,
+    space: str,
+    data: str,
+    seed: int,
+    proxies: Sequence[str | ProxySpec] | None,
+) -> list[ProxySpec]:
+    """The table's columns: ``proxies``, or every registered proxy stored for the run."""
+    from nasrank.proxies import resolve_proxies  # the proxy package imports torch
+
+    if proxies is not None:
+        return resolve_proxies(list(proxies))
+    names = stored_proxy_names(store, space, data, seed)
+    if not names:
+        raise NasrankError(
+            f"the store {str(store.path)!r} holds no scores of space {space!r}, data "
+            f"{data!r}, seed {seed} at the current proxy versions"
+        )
+    return resolve_proxies(names)
+
+
+def _complete_rows(
+    store: ScoreStore,
+    space: SearchSpace,
+    specs: Sequence[ProxySpec],
+    data: str,
+    seed: int,
+    archs: Iterable[str] | None,
+) -> tuple[list[str], list[list[float]]]:
+    """``(rows, scores)``: the candidates with every proxy stored, read through the
+    scoring service (:func:`nasrank.store.stored_scores`)."""
+    # nasrank.store imports torch (through the proxy engine); nasrank.tables stays light
+    from nasrank.store.service import stored_scores
+
+    name = space.name
     names = [s.name for s in specs]
     if archs is not None:
         candidates = list(dict.fromkeys(archs))
-    elif space_obj.size is not None:
-        candidates = list(space_obj.enumerate())
+    elif space.size is not None:
+        candidates = list(space.enumerate())
     else:
         candidates = [a for a, _ in store.iter_wide(name, specs, data, seed)]
-    have = store.get_many(name, candidates, specs, data, seed)
-    rows, values = [], []
-    for arch in candidates:
-        if all((arch, n) in have for n in names):
-            rows.append(arch)
-            values.append([have[(arch, n)].score for n in names])
+    found = stored_scores(store, name, candidates, specs, data=data, seed=seed)
+    rows = found.complete()
     if not rows:
         raise NasrankError(
             f"no architecture of space {name!r} has all of {', '.join(names)} stored for data "
             f"{data!r}, seed {seed} in {str(store.path)!r}"
         )
+    return rows, [[found[a].scores[n] for n in names] for a in rows]
+
+
+def _table_meta(
+    store: ScoreStore,
+    space: str,
+    data: str,
+    seed: int,
+    specs: Sequence[ProxySpec],
+    data_spec: str | None,
+    command: str | None,
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The table's metadata: proxy versions, the run's data and seed, provenance."""
     run = next(
-        (r for r in store.runs() if (r["space"], r["data"], r["seed"]) == (name, data, seed)),
+        (r for r in store.runs() if (r["space"], r["data"], r["seed"]) == (space, data, seed)),
         None,
     )
     info = dict(run["info"]) if run else {}
-    meta: dict[str, Any] = {
+    return {
         "versions": {s.name: s.store_version for s in specs},
         "data": {
             "spec": data_spec,
@@ -130,10 +177,3 @@ def export_table(
         "store": os.path.basename(str(store.path)),
         **dict(extra or {}),
     }
-    npz, _ = table_paths(path)
-    meta["space_size"] = space_obj.size
-    table = ProxyTable.from_arrays(
-        npz.stem, name, rows, names, np.array(values, dtype=np.float64), meta
-    )
-    table.save(npz)
-    return load_table(npz)

@@ -48,7 +48,7 @@ def test_benchmark_scores_take_only_proxy_columns():
 
 
 def test_score_pool_seeds_each_arch_and_goes_through_the_store(tmp_path, monkeypatch):
-    import nasrank.store
+    import nasrank.store.service
 
     pool = make_pool(SPACE, 3, seed=0)
     store = ScoreStore(tmp_path / "s.sqlite")
@@ -72,7 +72,7 @@ def test_score_pool_seeds_each_arch_and_goes_through_the_store(tmp_path, monkeyp
     def boom(*args, **kwargs):
         raise AssertionError("store miss")
 
-    monkeypatch.setattr(nasrank.store, "score_arch", boom)
+    monkeypatch.setattr(nasrank.store.service, "score_arch", boom)
     again = score_pool(pool, ["l2_norm", "params"], None, store=tmp_path / "s.sqlite")
     np.testing.assert_array_equal(again.scores, scored.scores[:, ::-1])
 

@@ -88,7 +88,7 @@ def test_score_space_stores_everything_then_skips_it(space, archs, batch, tmp_pa
 def test_resume_after_partial_run_computes_only_the_rest(
     space, archs, batch, tmp_path, monkeypatch
 ):
-    import nasrank.store.runner as runner
+    import nasrank.store.service as service
 
     full = ScoreStore(tmp_path / "full.sqlite")
     _run(space, archs, batch, full)
@@ -99,13 +99,13 @@ def test_resume_after_partial_run_computes_only_the_rest(
     assert partial.count() == 3 * len(PROXIES)
 
     calls: list[tuple[str, tuple[str, ...]]] = []
-    real = runner.score_arch
+    real = service.score_arch
 
     def counting(space_, arch, batch_, proxies, **kw):
         calls.append((arch, tuple(proxies)))
         return real(space_, arch, batch_, proxies, **kw)
 
-    monkeypatch.setattr(runner, "score_arch", counting)
+    monkeypatch.setattr(service, "score_arch", counting)  # what the workers' job calls
     second = _run(space, archs, batch, partial)
     assert second.archs_scored == 5 and second.archs_skipped == 3 and len(calls) == 5
     assert {a for a, _ in calls} == set(archs[3:])
