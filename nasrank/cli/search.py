@@ -212,30 +212,14 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _positive_int(text: str, flag: str) -> int:
+def _integer(text: str, flag: str) -> int:
+    """``text`` as an integer (its range is the plan's to check)."""
     from nasrank.cli import UsageError
 
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise UsageError(f"{flag} must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise UsageError(f"{flag} must be a positive integer, got {value}")
-    return value
-
-
-def _methods(text: str) -> list[str]:
-    from nasrank.cli import UsageError
-    from nasrank.search import SEARCHERS
-
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    if not names:
-        raise UsageError("--method is empty; choices: " + ", ".join(SEARCHERS.names()))
-    for name in names:
-        SEARCHERS.get(name)  # UnknownNameError with did-you-mean
-    if len(set(names)) != len(names):
-        raise UsageError(f"--method {text!r} names a method twice")
-    return names
 
 
 # ---- the command -----------------------------------------------------------------------
@@ -243,18 +227,14 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.cli import UsageError
     from nasrank.search import PlanError, TrainingWorkerFailed
 
-    plan = _plan(args)
-    shown: list[bool] = []
-
     def update(report: SearchReport) -> None:
-        if not shown:  # the searches just ended: show them once
+        if report.trained is None:  # the searches just ended (no training yet): show them
             _print_report(report)
-            shown.append(True)
         if args.json:  # the search's results are safe before any training starts
             write_json(args.json, report.to_json())
 
     try:
-        report = plan.run(progress=progress, on_notice=_notice, on_update=update)
+        report = _plan(args).run(progress=progress, on_notice=_notice, on_update=update)
     except PlanError as exc:
         raise UsageError(f"--{exc.option}: {exc.reason}") from None
     except TrainingWorkerFailed as exc:
@@ -271,27 +251,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> SearchPlan:
-    """The :class:`~nasrank.search.SearchPlan` the options describe (bad ones: UsageError)."""
-    from nasrank.cli import UsageError
+    """The :class:`~nasrank.search.SearchPlan` the options describe (values it refuses
+    raise :class:`~nasrank.search.PlanError`)."""
     from nasrank.search import SearchPlan, TopTraining
 
-    methods = _methods(args.method)
-    budget = _positive_int(args.budget, "--budget")
+    methods = [t.strip() for t in args.method.split(",") if t.strip()]
+    budget = _integer(args.budget, "--budget")
     seeds = parse_seeds(args.seeds)
-    if args.train_top < 0:
-        raise UsageError(f"--train-top must be >= 0, got {args.train_top}")
-    if args.epochs < 1:
-        raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
-    if args.train_size is not None and args.train_size < 1:
-        raise UsageError(f"--train-size must be >= 1, got {args.train_size}")
-    executor = cli_executor(args, gpus=args.gpus_per_worker) if args.train_top else None
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
-    top = None
-    if args.train_top:
-        top = TopTraining(
-            args.train_top, args.data, args.epochs, args.train_size, args.checkpoint_dir, executor
-        )
+    executor = cli_executor(args, gpus=args.gpus_per_worker) if args.train_top > 0 else None
+    top = TopTraining(  # checked even when nothing is trained: a bad --epochs is an error
+        args.train_top, args.data, args.epochs, args.train_size, args.checkpoint_dir, executor
+    )
     return SearchPlan(
         space=args.space,
         benchmark=args.benchmark,
@@ -311,7 +281,7 @@ def _plan(args: argparse.Namespace) -> SearchPlan:
         store=args.store if args.store else not args.no_cache,
         storage=args.storage,
         features=_features(args.bo_features),
-        train_top=top,
+        train_top=top if top.k else None,
     )
 
 

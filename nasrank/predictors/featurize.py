@@ -227,7 +227,7 @@ def _rank_against(values: np.ndarray, reference: Sequence[np.ndarray]) -> np.nda
     return out
 
 
-def _check_options(parts: Sequence[str], transform: str, zc_transform: str) -> None:
+def _check_options(transform: str, zc_transform: str) -> None:
     if transform not in ("none", "rank"):
         raise FeatureSetError(f"transform must be 'none' or 'rank', got {transform!r}")
     if zc_transform not in ZC_TRANSFORMS:
@@ -327,7 +327,7 @@ class Featurizer:
 
         space = get_space(self.space) if isinstance(self.space, str) else self.space
         parts = parse_feature_spec(self.spec)
-        _check_options(parts, self.transform_all, self.zc_transform)
+        _check_options(self.transform_all, self.zc_transform)
         ids = [space.canonical(a) for a in archs]
         need_graphs = self.graphs or any(p in ("onnx", "onnx-core") for p in parts)
         opgraphs = (

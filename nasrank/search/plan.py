@@ -22,7 +22,8 @@ objective), and :func:`~nasrank.search.top_training.train_top` trains the best p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -267,7 +268,7 @@ def _candidates(
         or ("bo" in _names(plan) and (source.name != "engine" or pool_text.isdigit()))
     )
     kind = _pool_kind(pool_text, engine=use_scores and source.name == "engine")
-    request = ScoreRequest(**{**request.__dict__, "pool": kind})
+    request = dataclasses.replace(request, pool=kind)
     if not use_scores:
         from nasrank.search.pool import make_pool
 
@@ -459,12 +460,3 @@ def _check_training_data(data: str) -> None:
 
     load_dataset(data, split="train")
     load_dataset(data, split="test")
-
-
-def seeds_from(values: Sequence[int]) -> tuple[int, ...]:
-    """``values`` as the plan's seed tuple (non-negative integers)."""
-    seeds = tuple(int(v) for v in values)
-    bad = [s for s in seeds if s < 0]
-    if bad:
-        raise PlanError("seeds", f"must be non-negative integers, got {bad[0]}")
-    return seeds
