@@ -25,3 +25,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def toy_table_csv(tmp_path_factory) -> Path:
+    """The toy NB-201 benchmark (``nasrank.testing.toy``) as a ``table:PATH`` CSV file."""
+    import pandas as pd
+
+    from nasrank.testing.toy import toy_benchmark
+
+    bench = toy_benchmark()
+    frame = pd.DataFrame({"arch": bench.archs(), **{m: bench.column(m) for m in bench.metrics}})
+    path = tmp_path_factory.mktemp("toy") / "toy.csv"
+    frame.to_csv(path, index=False)
+    return path

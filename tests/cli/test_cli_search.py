@@ -6,18 +6,7 @@ import pytest
 
 from nasrank.cli import main
 from nasrank.cli.search import parse_seeds
-from tests.search._toy import toy_benchmark
-
-
-@pytest.fixture(scope="module")
-def table(tmp_path_factory):
-    import pandas as pd
-
-    bench = toy_benchmark()
-    frame = pd.DataFrame({"arch": bench.archs(), **{m: bench.column(m) for m in bench.metrics}})
-    path = tmp_path_factory.mktemp("toy") / "toy.csv"
-    frame.to_csv(path, index=False)
-    return path
+from nasrank.testing.toy import toy_benchmark
 
 
 def _one_line_error(capsys) -> str:
@@ -27,7 +16,7 @@ def _one_line_error(capsys) -> str:
     return err
 
 
-def test_search_compares_methods_json_and_plot(table, tmp_path, capsys):
+def test_search_compares_methods_json_and_plot(toy_table_csv, tmp_path, capsys):
     out, plot = tmp_path / "s.json", tmp_path / "s.png"
     code = main(
         [
@@ -35,7 +24,7 @@ def test_search_compares_methods_json_and_plot(table, tmp_path, capsys):
             "--space",
             "nb201",
             "--benchmark",
-            f"table:{table}",
+            f"table:{toy_table_csv}",
             "--method",
             "zc-topk,random,re",
             "--budget",
@@ -72,13 +61,13 @@ def test_search_compares_methods_json_and_plot(table, tmp_path, capsys):
     assert plot.stat().st_size > 1000
 
 
-def test_search_storage_resumes_without_requerying(table, tmp_path, capsys):
+def test_search_storage_resumes_without_requerying(toy_table_csv, tmp_path, capsys):
     args = [
         "search",
         "--space",
         "nb201",
         "--benchmark",
-        f"table:{table}",
+        f"table:{toy_table_csv}",
         "--method",
         "re",
         "--budget",
@@ -335,17 +324,17 @@ def test_default_search_uses_the_shipped_table(tmp_path, capsys):
         ),
     ],
 )
-def test_bad_input_is_one_line_exit_2(table, capsys, argv, message):
-    code = main(["search", "--space", "nb201", "--benchmark", f"table:{table}", *argv])
+def test_bad_input_is_one_line_exit_2(toy_table_csv, capsys, argv, message):
+    code = main(["search", "--space", "nb201", "--benchmark", f"table:{toy_table_csv}", *argv])
     assert code == 2
     err = _one_line_error(capsys)
     assert message in err
 
 
-def test_search_trains_its_top_picks_and_resumes_them(table, tmp_path, capsys):
+def test_search_trains_its_top_picks_and_resumes_them(toy_table_csv, tmp_path, capsys):
     out, ckpt = tmp_path / "s.json", tmp_path / "ckpt"
     argv = [
-        "search", "--space", "nb201", "--benchmark", f"table:{table}", "--method", "zc-topk",
+        "search", "--space", "nb201", "--benchmark", f"table:{toy_table_csv}", "--method", "zc-topk",
         "--budget", "4", "--train-top", "2", "--data", "synthetic:3x8x8:4", "--train-size",
         "32", "--epochs", "1", "--threads", "1", "--checkpoint-dir", str(ckpt), "--json", str(out),
     ]  # fmt: skip
@@ -363,7 +352,7 @@ def test_search_trains_its_top_picks_and_resumes_them(table, tmp_path, capsys):
 
 
 def test_a_dying_training_worker_is_one_line_and_keeps_what_finished(
-    table, tmp_path, capsys, monkeypatch
+    toy_table_csv, tmp_path, capsys, monkeypatch
 ):
     from concurrent.futures.process import BrokenProcessPool
 
@@ -376,7 +365,7 @@ def test_a_dying_training_worker_is_one_line_and_keeps_what_finished(
     monkeypatch.setattr(plan, "train_top", first_then_die)
     out = tmp_path / "s.json"
     argv = [
-        "search", "--space", "nb201", "--benchmark", f"table:{table}", "--method", "zc-topk",
+        "search", "--space", "nb201", "--benchmark", f"table:{toy_table_csv}", "--method", "zc-topk",
         "--budget", "4", "--train-top", "3", "--data", "synthetic:3x8x8:4", "--json", str(out),
     ]  # fmt: skip
     assert main(argv) == 2

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import rankdata
 
 from nasrank.predictors import FeatureSetError, Featurizer, featurize
-from tests.search._toy import toy_benchmark
+from nasrank.testing.toy import toy_benchmark
 
 
 @pytest.fixture(scope="module")

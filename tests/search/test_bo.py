@@ -6,7 +6,7 @@ import pytest
 from nasrank.proxies.ensemble import normalised_ranks
 from nasrank.search import BenchmarkObjective, PredictorBO, benchmark_scores, make_pool
 from nasrank.search._pareto import nondominated_order
-from tests.search._toy import SPACE, RidgeEnsemble, ToyObjective, toy_benchmark
+from nasrank.testing.toy import SPACE, RidgeEnsemble, ToyObjective, toy_benchmark
 
 
 @pytest.fixture(scope="module")

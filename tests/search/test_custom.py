@@ -37,13 +37,23 @@ def data():
 
 @pytest.mark.parametrize("method", ["robot", "bo"])
 def test_custom_samples_scores_ranks_and_trains(data, method):
-    from tests.search._toy import RidgeEnsemble
+    from nasrank.testing.toy import RidgeEnsemble
 
     stages = []
-    options = {"bo_queries": 1, "patience": 1} if method == "robot" else {"predictor": RidgeEnsemble}
+    options = (
+        {"bo_queries": 1, "patience": 1} if method == "robot" else {"predictor": RidgeEnsemble}
+    )
     result = nasrank.search.custom(
-        build, data, budget=2, top_k=2 if method == "robot" else 1, proxies=["params"],
-        method=method, n_candidates=4, epochs=1, test_data=data, searcher_options=options,
+        build,
+        data,
+        budget=2,
+        top_k=2 if method == "robot" else 1,
+        proxies=["params"],
+        method=method,
+        n_candidates=4,
+        epochs=1,
+        test_data=data,
+        searcher_options=options,
         progress=lambda stage, done, total: stages.append(stage),
     )
     assert isinstance(result, CustomSearchResult)

@@ -19,28 +19,16 @@ from nasrank.search import (
 )
 from nasrank.search.pool import make_pool
 from nasrank.spaces import get_space
-from tests.search._toy import toy_benchmark
 
 
-@pytest.fixture(scope="module")
-def table(tmp_path_factory):
-    import pandas as pd
-
-    bench = toy_benchmark()
-    frame = pd.DataFrame({"arch": bench.archs(), **{m: bench.column(m) for m in bench.metrics}})
-    path = tmp_path_factory.mktemp("toy") / "toy.csv"
-    frame.to_csv(path, index=False)
-    return path
-
-
-def test_plan_json_is_exactly_the_cli_json(table, tmp_path, capsys):
+def test_plan_json_is_exactly_the_cli_json(toy_table_csv, tmp_path, capsys):
     out = tmp_path / "cli.json"
-    argv = ["search", "--space", "nb201", "--benchmark", f"table:{table}", "--method",
+    argv = ["search", "--space", "nb201", "--benchmark", f"table:{toy_table_csv}", "--method",
             "zc-topk,random,re,bo", "--budget", "12", "--seeds", "0..1", "--json", str(out)]  # fmt: skip
     assert main(argv) == 0
     plan = SearchPlan(
         space="nb201",
-        benchmark=f"table:{table}",
+        benchmark=f"table:{toy_table_csv}",
         methods=("zc-topk", "random", "re", "bo"),
         budget=12,
         seeds=(0, 1),
@@ -53,9 +41,9 @@ def test_plan_json_is_exactly_the_cli_json(table, tmp_path, capsys):
     assert all(r[0] in text for r in rows) and "median q. to optimum" in header
 
 
-def test_report_best_archs_are_the_best_evaluated(table):
+def test_report_best_archs_are_the_best_evaluated(toy_table_csv):
     report = SearchPlan(
-        benchmark=f"table:{table}", methods=("random",), budget=10, seeds=(0, 1)
+        benchmark=f"table:{toy_table_csv}", methods=("random",), budget=10, seeds=(0, 1)
     ).run()
     values = report.best_values()
     best = report.best_archs(3)
@@ -63,11 +51,11 @@ def test_report_best_archs_are_the_best_evaluated(table):
     assert [values[a] for a in best] == sorted(values.values(), reverse=True)[:3]
 
 
-def test_resolver_says_why_each_source_was_refused(table):
+def test_resolver_says_why_each_source_was_refused(toy_table_csv):
     from nasrank.benchmarks import load_benchmark
 
     space = get_space("nb201")
-    bench = load_benchmark(f"table:{table}", space="nb201")
+    bench = load_benchmark(f"table:{toy_table_csv}", space="nb201")
     # the toy table stores proxy columns, so the benchmark source serves
     assert resolve_source(ScoreRequest(space, bench)).source.name == "benchmark"
     with pytest.raises(PlanError, match="proxy-source table"):
@@ -98,17 +86,23 @@ def test_top_training_is_checked():
         TopTraining(2, epochs=0)
 
 
-def test_plan_passes_features_to_predictor_bo(table):
+def test_plan_passes_features_to_predictor_bo(toy_table_csv):
     plan = SearchPlan(
-        benchmark=f"table:{table}", methods=("bo", "re"), budget=12, seeds=(0,), features="onehot"
+        benchmark=f"table:{toy_table_csv}",
+        methods=("bo", "re"),
+        budget=12,
+        seeds=(0,),
+        features="onehot",
     )
     report = plan.run()
     bo, re = report.searchers["bo"][0], report.searchers["re"][0]
     assert isinstance(bo._features_fn, Featurizer) and report.config["features"] == "onehot"
     assert not hasattr(re, "_features_fn")
     # the default bo features are the space's own encoding: same run as features="path"
-    default = SearchPlan(benchmark=f"table:{table}", methods=("bo",), budget=12).run()
-    path = SearchPlan(benchmark=f"table:{table}", methods=("bo",), budget=12, features="path").run()
+    default = SearchPlan(benchmark=f"table:{toy_table_csv}", methods=("bo",), budget=12).run()
+    path = SearchPlan(
+        benchmark=f"table:{toy_table_csv}", methods=("bo",), budget=12, features="path"
+    ).run()
     assert [e.arch for e in default.runs["bo"][0].evaluations] == [
         e.arch for e in path.runs["bo"][0].evaluations
     ]

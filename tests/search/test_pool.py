@@ -18,7 +18,7 @@ from nasrank.search import (
 from nasrank.search.pool import default_store_path
 from nasrank.store import ScoreStore, data_key, score_arch
 from nasrank.tables import ProxyTable, load_table
-from tests.search._toy import SPACE, toy_benchmark
+from nasrank.testing.toy import SPACE, toy_benchmark
 
 
 def test_pool_kinds():

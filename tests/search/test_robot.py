@@ -5,7 +5,7 @@ import optuna
 import pytest
 
 from nasrank.search import BenchmarkObjective, RoBoT, benchmark_scores, make_pool, standardise
-from tests.search._toy import SPACE, toy_benchmark
+from nasrank.testing.toy import SPACE, toy_benchmark
 
 
 @pytest.fixture(scope="module")

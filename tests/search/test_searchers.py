@@ -29,7 +29,7 @@ from nasrank.testing import (
     parametrize_registry,
 )
 from nasrank.testing.searchers import searcher_case
-from tests.search._toy import SPACE, ToyObjective, toy_benchmark
+from nasrank.testing.toy import SPACE, ToyObjective, toy_benchmark
 
 POOL_METHODS = ["random", "re", "ls", "zc-topk", "robot"]
 

@@ -23,7 +23,7 @@ from nasrank.search import (
     run_key,
 )
 from nasrank.search.storage import JsonlBackend, OptunaBackend
-from tests.search._toy import SPACE, toy_benchmark
+from nasrank.testing.toy import SPACE, toy_benchmark
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -108,7 +108,9 @@ def test_storage_urls_pick_the_backend(tmp_path):
 def test_jsonl_torn_last_line_is_dropped(bench, pool, tmp_path):
     path = tmp_path / "runs.jsonl"
     storage = open_storage(path).run("k")
-    RegularizedEvolution(SPACE, pool=pool, seed=1).run(BenchmarkObjective(bench), 5, storage=storage)
+    RegularizedEvolution(SPACE, pool=pool, seed=1).run(
+        BenchmarkObjective(bench), 5, storage=storage
+    )
     with path.open("a") as f:
         f.write('{"kind": "evaluation", "run": "k", "step": 5, "ar')  # killed mid-write
     assert len(open_storage(path).run("k").load()) == 5
@@ -119,7 +121,9 @@ def test_resume_with_another_configuration_is_refused(bench, pool, tmp_path):
     url = tmp_path / "runs.db"
     _make("re", pool, seed=1).run(BenchmarkObjective(bench), 8, storage=open_storage(url).run("k"))
     with pytest.raises(ResumeMismatch, match="another configuration"):
-        _make("re", pool, seed=2).run(BenchmarkObjective(bench), 8, storage=open_storage(url).run("k"))
+        _make("re", pool, seed=2).run(
+            BenchmarkObjective(bench), 8, storage=open_storage(url).run("k")
+        )
 
 
 SCRIPT = textwrap.dedent(
@@ -127,7 +131,7 @@ SCRIPT = textwrap.dedent(
     import json, os, sys
     sys.path.insert(0, {repo!r})
     from nasrank.search import RegularizedEvolution, open_storage
-    from tests.search._toy import SPACE, ToyObjective
+    from nasrank.testing.toy import SPACE, ToyObjective
 
     inner = ToyObjective()
     pause_at = int(sys.argv[1]) if len(sys.argv) > 1 else None
@@ -195,7 +199,7 @@ def test_sigkill_and_rerun_same_command(tmp_path, suffix):
     assert len(before) + len(again) == budget
     (line,) = [ln for ln in out.splitlines() if ln.startswith("RESULT ")]
     final = json.loads(line.removeprefix("RESULT "))
-    from tests.search._toy import ToyObjective
+    from nasrank.testing.toy import ToyObjective
 
     reference = RegularizedEvolution(SPACE, seed=3, population_size=5, sample_size=2).run(
         ToyObjective(), budget
