@@ -5,7 +5,8 @@ benchmark and ranks all the others; reports Kendall's tau, Spearman's rho and to
 precision (mean +- std over seeds) and fit/predict seconds. With ``--train-on`` the
 predictor is trained on other spaces' benchmarks and tested on this one zero-shot and with
 ``--target-sizes`` target samples (the same samples alone are reported as
-``target-only``). ONNX graphs and engine proxy scores are cached (``--cache-dir``).
+``target-only``). ONNX graphs are cached in ``--cache-dir``; engine proxy scores go to the
+score store there (default: the store ``nasrank search`` uses).
 
 Examples::
 
@@ -202,8 +203,23 @@ def _features(
             proxies=proxies,
             batch=batch,
             cache=cache,
+            store=_engine_store(args),
             on_progress=bar.advance,
         )
+
+
+def _engine_store(args: argparse.Namespace) -> Any:
+    """The score store of ``zc-engine`` scores: ``scores.sqlite`` in --cache-dir, else
+    the default store (the one ``nasrank search`` reads); none with --no-cache."""
+    if args.no_cache or "zc-engine" not in args.features:
+        return None
+    from pathlib import Path
+
+    from nasrank.store import ScoreStore, default_store_path
+
+    if args.cache_dir:
+        return ScoreStore(Path(args.cache_dir).expanduser() / "scores.sqlite")
+    return ScoreStore(default_store_path())
 
 
 @contextmanager

@@ -26,6 +26,8 @@ does the same to every column (for cross-space training).
 
 ``onnx`` parts use the cell-level graph where the space has one (``onnx_level="auto"``),
 else the whole network; graphs are cached on disk (:class:`~nasrank.encodings.EncodingCache`).
+``zc-engine`` scores come from the scoring service (:func:`nasrank.store.score_archs`):
+per-architecture seeds, and a :class:`~nasrank.store.ScoreStore` when one is given.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from nasrank.data.batch import Batch
     from nasrank.encodings import EncodingCache
     from nasrank.spaces import SearchSpace
+    from nasrank.store import ScoreStore
 
 __all__ = [
     "FEATURE_PARTS",
@@ -260,8 +263,12 @@ class Featurizer:
             helps cross-space transfer).
         proxies: Proxies for ``zc-engine`` (default synflow, nwot, jacov, snip, grad_norm).
         batch: Data for ``zc-engine`` (default: a synthetic CIFAR-shaped batch).
-        seed: Seed of ``zc-engine`` scoring.
-        cache: Cache for ONNX graphs and engine scores (``None``: no caching).
+        seed: Seed of ``zc-engine`` scoring: each model is initialised from
+            :func:`~nasrank.store.arch_seed` ``(seed, space, arch)``, so an
+            architecture's scores do not depend on which others are featurized.
+        cache: Cache for ONNX graphs (``None``: no caching).
+        store: Score store ``zc-engine`` reads from and writes to (``None``: compute
+            every score), the same one ``nasrank score-space`` and search pools use.
         on_progress: Called with counts of architectures encoded (ONNX, engine).
 
     Attributes:
@@ -283,6 +290,7 @@ class Featurizer:
         batch: Batch | None = None,
         seed: int = 0,
         cache: EncodingCache | None = None,
+        store: ScoreStore | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> None:
         self.spec = spec
@@ -297,6 +305,7 @@ class Featurizer:
         self.batch = batch
         self.seed = seed
         self.cache = cache
+        self.store = store
         self.on_progress = on_progress
 
     def fit(self, archs: Sequence[Any]) -> Featurizer:
@@ -365,7 +374,7 @@ class Featurizer:
             return _stored_zc_block(self.benchmark, ids, self.target_metric)
         prefix = "zc-engine" if "zc" in parts else "zc"
         return _engine_zc_block(
-            space, ids, self.proxies, self.batch, self.seed, self.cache, self.on_progress, prefix
+            space, ids, self.proxies, self.batch, self.seed, self.store, self.on_progress, prefix
         )
 
     def _fit(self, raw: _RawFeatures) -> None:
@@ -418,6 +427,7 @@ def featurize(
     batch: Batch | None = None,
     seed: int = 0,
     cache: EncodingCache | None = None,
+    store: ScoreStore | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> FeatureMatrix:
     """The features ``spec`` names for ``archs`` of ``space``, scaled on ``archs``
@@ -431,7 +441,8 @@ def featurize(
     featurizer = Featurizer(
         spec, space=space, benchmark=benchmark, target_metric=target_metric, graphs=graphs,
         onnx_level=onnx_level, zc_transform=zc_transform, transform=transform,
-        proxies=proxies, batch=batch, seed=seed, cache=cache, on_progress=on_progress,
+        proxies=proxies, batch=batch, seed=seed, cache=cache, store=store,
+        on_progress=on_progress,
     )  # fmt: skip
     return featurizer.fit_transform(archs)
 
@@ -518,36 +529,28 @@ def _engine_zc_block(
     proxies: Sequence[str] | None,
     batch: Batch | None,
     seed: int,
-    cache: EncodingCache | None,
+    store: ScoreStore | None,
     on_progress: Callable[[int], None] | None,
     prefix: str,
 ) -> FeatureMatrix:
-    from nasrank.proxies import resolve_proxies, score
+    """Proxy scores from the scoring service: every model from its own seed
+    (:func:`~nasrank.store.arch_seed`), read from and written to ``store``."""
+    from nasrank.data import load_batch
+    from nasrank.proxies import resolve_proxies
+    from nasrank.store import score_archs
 
     names = [s.name for s in resolve_proxies(list(proxies or _DEFAULT_ENGINE_PROXIES))]
     if batch is None:
-        from nasrank.data import load_batch
-
         batch = load_batch("synthetic", batch_size=64, seed=seed)
-    num_classes = batch.num_classes or 10
-    encoder = f"zc-engine:{','.join(names)}|{batch.source}|seed={seed}|classes={num_classes}"
-    found = cache.get_arrays(space.name, encoder, 1, ids) if cache is not None else {}
-    if on_progress is not None and found:
-        on_progress(sum(1 for a in ids if a in found))
-    fresh: dict[str, np.ndarray] = {}
-    for arch in dict.fromkeys(ids):
-        if arch in found:
-            continue
-        result = score(space.build(arch, num_classes=num_classes), batch, names, seed=seed)
-        fresh[arch] = np.array([result[n] for n in names], dtype=np.float64)
-        if on_progress is not None:
-            on_progress(1)
-        if cache is not None and len(fresh) >= 32:
-            cache.put_arrays(space.name, encoder, 1, fresh)
-            found.update(fresh)
-            fresh = {}
-    if cache is not None:
-        cache.put_arrays(space.name, encoder, 1, fresh)
-    found.update(fresh)
-    values = np.stack([found[a] for a in ids]) if ids else np.zeros((0, len(names)))
-    return FeatureMatrix(values, tuple(f"{prefix}:{n}" for n in names))
+    progress = None if on_progress is None else (lambda done, total: on_progress(1))
+    scored = score_archs(
+        space,
+        ids,
+        names,
+        batch,
+        seed=seed,
+        build_kwargs={"num_classes": batch.num_classes or 10},
+        store=store,
+        progress=progress,
+    )
+    return FeatureMatrix(scored.matrix(), tuple(f"{prefix}:{n}" for n in names))

@@ -34,7 +34,7 @@ from nasrank.predictors.featurize import Featurizer, parse_feature_spec
 from nasrank.search._progress import ProgressFactory, silent_progress
 from nasrank.search.base import SEARCHERS, Objective, Searcher, SearchResult, get_searcher
 from nasrank.search.objectives import BenchmarkObjective
-from nasrank.search.pool import CandidatePool, StoreLike
+from nasrank.search.pool import CandidatePool
 from nasrank.search.report import SearchReport
 from nasrank.search.sources import (
     PlanError,
@@ -44,7 +44,7 @@ from nasrank.search.sources import (
 )
 from nasrank.search.storage import RunStorage, open_storage, run_key
 from nasrank.search.top_training import TrainJob, train_top
-from nasrank.store import InlineExecutor
+from nasrank.store import InlineExecutor, StoreLike, open_store
 
 if TYPE_CHECKING:
     from nasrank.benchmarks import Benchmark
@@ -356,6 +356,7 @@ def _featurizer(plan: SearchPlan, setup: _Setup) -> Featurizer | None:
         batch=batch,
         seed=plan.pool_seed,
         cache=None if plan.store is False else EncodingCache(),
+        store=open_store(plan.store),
     )
 
 

@@ -26,17 +26,15 @@ Usage::
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nasrank.errors import NasrankError, UnknownNameError
 from nasrank.proxies import resolve_proxies
-from nasrank.store import score_archs
+from nasrank.store import StoreLike, default_store_path, open_store, score_archs
 
 if TYPE_CHECKING:
     from torch import nn
@@ -44,7 +42,6 @@ if TYPE_CHECKING:
     from nasrank.benchmarks import Benchmark
     from nasrank.data import Batch
     from nasrank.spaces import SearchSpace
-    from nasrank.store import ScoreStore
     from nasrank.tables import ProxyTable
 
 __all__ = [
@@ -59,9 +56,6 @@ __all__ = [
     "stored_proxies",
     "default_store_path",
 ]
-
-#: A score store, a path to one, ``True`` (the default store) or ``False``/``None`` (none).
-StoreLike = Union["ScoreStore", str, "os.PathLike[str]", bool, None]
 
 logger = logging.getLogger(__name__)
 
@@ -292,29 +286,6 @@ def stored_proxies(benchmark: Benchmark) -> list[str]:
     return [m for m in benchmark.metrics if m in PROXIES and m != benchmark.default_metric]
 
 
-def default_store_path() -> Path:
-    """The score store :func:`score_pool` uses by default: ``$NASRANK_STORE`` when set,
-    else ``scores.sqlite`` in ``$NASRANK_CACHE_DIR`` (default ``~/.cache/nasrank``)."""
-    if os.environ.get("NASRANK_STORE"):
-        return Path(os.environ["NASRANK_STORE"]).expanduser()
-    root = os.environ.get("NASRANK_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nasrank"
-    )
-    return Path(root).expanduser() / "scores.sqlite"
-
-
-def _open_store(store: StoreLike) -> ScoreStore | None:
-    from nasrank.store import ScoreStore
-
-    if store is None or store is False:
-        return None
-    if store is True:
-        return ScoreStore(default_store_path())
-    if isinstance(store, ScoreStore):
-        return store
-    return ScoreStore(store)  # a path
-
-
 def score_pool(
     pool: CandidatePool,
     proxies: Sequence[str],
@@ -361,7 +332,7 @@ def score_pool(
     names = [s.name for s in resolve_proxies(list(proxies))]
     k = num_classes or (batch.num_classes if batch is not None else None) or 10
     space_key = _pool_space_key(pool, build, cache_key, store)
-    db = _open_store(store) if space_key is not None else None
+    db = open_store(store) if space_key is not None else None
     scored = score_archs(
         pool.space if build is None else None,
         pool.archs,

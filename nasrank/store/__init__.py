@@ -46,7 +46,13 @@ from nasrank.store.service import (
     score_archs,
     stored_scores,
 )
-from nasrank.store.store import ScoreRecord, ScoreStore
+from nasrank.store.store import (
+    ScoreRecord,
+    ScoreStore,
+    StoreLike,
+    default_store_path,
+    open_store,
+)
 
 __all__ = [
     "ArchOutcome",
@@ -62,7 +68,10 @@ __all__ = [
     "ScoreRecord",
     "ScoreSpaceReport",
     "ScoreStore",
+    "StoreLike",
     "arch_seed",
+    "default_store_path",
+    "open_store",
     "available_cpus",
     "build_model",
     "count_missing",

@@ -48,7 +48,14 @@ from nasrank._version import __version__
 from nasrank.errors import StoreError
 from nasrank.proxies.registry import ProxySpec, resolve_proxies
 
-__all__ = ["ScoreRecord", "ScoreStore", "ProxiesLike"]
+__all__ = [
+    "ProxiesLike",
+    "ScoreRecord",
+    "ScoreStore",
+    "StoreLike",
+    "default_store_path",
+    "open_store",
+]
 
 #: Proxy names or specs; versions come from the registry.
 ProxiesLike = Sequence[str | ProxySpec]
@@ -617,3 +624,30 @@ class ScoreStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return len(frame)
+
+
+#: A score store, a path to one, ``True`` (the default store) or ``False``/``None`` (none).
+StoreLike = ScoreStore | str | os.PathLike[str] | bool | None
+
+
+def default_store_path() -> Path:
+    """The default score store: ``$NASRANK_STORE`` when set, else ``scores.sqlite`` in
+    ``$NASRANK_CACHE_DIR`` (default ``$XDG_CACHE_HOME/nasrank``, ``~/.cache/nasrank``)."""
+    if os.environ.get("NASRANK_STORE"):
+        return Path(os.environ["NASRANK_STORE"]).expanduser()
+    root = os.environ.get("NASRANK_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nasrank"
+    )
+    return Path(root).expanduser() / "scores.sqlite"
+
+
+def open_store(store: StoreLike) -> ScoreStore | None:
+    """The :class:`ScoreStore` ``store`` names: ``True`` the default
+    (:func:`default_store_path`), a path that file, ``None``/``False`` none."""
+    if store is None or store is False:
+        return None
+    if store is True:
+        return ScoreStore(default_store_path())
+    if isinstance(store, ScoreStore):
+        return store
+    return ScoreStore(store)

@@ -107,21 +107,41 @@ def test_evaluate_transfer_aligns_columns_and_reports_modes(nb201_bench):
                           (Xb.select(Xb.names[:84]), y[30:]))
 
 
-def test_engine_proxy_features_are_computed_and_cached(tmp_path, monkeypatch):
-    from nasrank.encodings import EncodingCache
+def test_engine_proxy_features_are_computed_and_stored(tmp_path, monkeypatch):
+    from nasrank.store import ScoreStore
 
     archs = ["(2, 2, 2, 2, 2, 2)", "(1, 1, 1, 1, 1, 1)", "(3, 3, 3, 3, 3, 3)"]
-    cache = EncodingCache(tmp_path)
-    X = featurize("nb201", archs, "onehot,zc-engine", proxies=["params"], cache=cache,
+    store = ScoreStore(tmp_path / "scores.sqlite")
+    X = featurize("nb201", archs, "onehot,zc-engine", proxies=["params"], store=store,
                   zc_transform="raw")
     assert X.names[-1] == "zc:params"
     assert X.values[0, -1] == pytest.approx(1.531546)  # MB of params, all nor_conv_3x3
-    import nasrank.proxies
+    assert store.count("nb201") == 3
 
     def boom(*a, **k):
-        raise AssertionError("should come from the cache")
+        raise AssertionError("should come from the score store")
 
-    monkeypatch.setattr(nasrank.proxies, "score", boom)
-    again = featurize("nb201", archs, "zc-engine", proxies=["params"], cache=cache,
+    monkeypatch.setattr("nasrank.store.service.score_arch", boom)
+    again = featurize("nb201", archs, "zc-engine", proxies=["params"], store=store,
                       zc_transform="raw")
     assert np.array_equal(again.values[:, 0], X.values[:, -1])
+
+
+def test_engine_proxy_features_do_not_depend_on_the_other_archs():
+    """Each model is initialised from its own seed: an architecture's init-dependent
+    score is the same alone, after others, and under a different global RNG state."""
+    import torch
+
+    from nasrank.data import load_batch
+
+    batch = load_batch("synthetic", batch_size=8, seed=0)
+    a, b = "(2, 2, 2, 2, 2, 2)", "(3, 1, 3, 1, 3, 1)"
+    kwargs = dict(proxies=["grad_norm"], batch=batch, zc_transform="raw")
+    torch.manual_seed(1)
+    both = featurize("nb201", [a, b], "zc-engine", **kwargs).values[1, 0]
+    torch.manual_seed(2)
+    alone = featurize("nb201", [b], "zc-engine", **kwargs).values[0, 0]
+    assert np.isfinite(alone) and alone > 0
+    assert both == alone
+    other_seed = featurize("nb201", [b], "zc-engine", seed=1, **kwargs).values[0, 0]
+    assert other_seed != alone
