@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nasrank.errors import InvalidArchitecture, NotInBenchmark, UnknownNameError
+from nasrank.spaces import get_space
 
 if TYPE_CHECKING:
     from nasrank.spaces import SearchSpace
@@ -153,7 +154,5 @@ class Benchmark:
         if self.space is None:
             return str(arch)
         if self._space_impl is None:
-            from nasrank.spaces import get_space
-
             self._space_impl = get_space(self.space)
         return self._space_impl.canonical(arch)

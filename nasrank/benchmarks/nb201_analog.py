@@ -23,6 +23,7 @@ from nasrank._pickle import restricted_load
 from nasrank.benchmarks.base import Benchmark
 from nasrank.benchmarks.registry import BENCHMARKS
 from nasrank.errors import BenchmarkDataNotFound, DataError
+from nasrank.spaces.nb201 import from_naslib
 
 __all__ = ["load_nb201_analog", "METRICS"]
 
@@ -90,8 +91,6 @@ def load_nb201_analog(
     arg: str = "", *, task: str | None = None, space: str | None = None
 ) -> Benchmark:
     """Load the table (cached per process; about 1 s the first time)."""
-    from nasrank.spaces.nb201 import from_naslib
-
     if arg:
         raise DataError(f"benchmark 'nb201-analog' takes no argument, got {arg!r}")
     if task not in (None, "cifar10"):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from nasrank.benchmarks.base import Benchmark
 from nasrank.benchmarks.registry import BENCHMARKS
 from nasrank.errors import BenchmarkDataNotFound, DataError, InvalidArchitecture
+from nasrank.spaces.nbbert import parse_arch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,8 +67,6 @@ def _number(v: Any) -> float:
 
 def _records(path: Path) -> list[dict[str, Any]]:
     """One dict per completed record: ``id``, ``arch`` and the metrics."""
-    from nasrank.spaces.nbbert import parse_arch
-
     try:
         with path.open() as f:
             data = json.load(f)

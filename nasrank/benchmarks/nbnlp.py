@@ -39,6 +39,7 @@ import numpy as np
 from nasrank.benchmarks.base import Benchmark
 from nasrank.benchmarks.registry import BENCHMARKS
 from nasrank.errors import BenchmarkDataNotFound, DataError, InvalidArchitecture
+from nasrank.spaces.nbnlp import canonical_recipe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +89,6 @@ def read_nbnlp_rows(arg: str | Path, *, ok_only: bool = True) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from nasrank.spaces.nbnlp import canonical_recipe
 
     path = _resolve(str(arg))
     try:

@@ -29,6 +29,7 @@ import numpy as np
 from nasrank.benchmarks.base import Benchmark
 from nasrank.benchmarks.registry import BENCHMARKS
 from nasrank.errors import BenchmarkDataNotFound, DataError, InvalidArchitecture
+from nasrank.spaces import SPACES, get_space
 
 __all__ = ["load_suite_zero", "SPACE_OF"]
 
@@ -138,7 +139,6 @@ def load_suite_zero(arg: str, *, task: str | None = None, space: str | None = No
     if space is not None and space_name is not None and space != space_name:
         raise DataError(f"{path} task {chosen!r} is space {space_name!r}, not {space!r}")
 
-    from nasrank.spaces import SPACES, get_space
 
     impl = get_space(space_name) if space_name in SPACES else None
     metric_names: list[str] = []

@@ -9,6 +9,7 @@ import numpy as np
 from nasrank.benchmarks.base import Benchmark, is_lower_better
 from nasrank.benchmarks.registry import BENCHMARKS
 from nasrank.errors import BenchmarkDataNotFound, DataError, InvalidArchitecture
+from nasrank.spaces import get_space
 
 __all__ = ["load_table"]
 
@@ -45,8 +46,6 @@ def load_table(arg: str, *, task: str | None = None, space: str | None = None) -
     if not numeric:
         raise DataError(f"table {path} has no numeric metric columns besides 'arch'")
     if space is not None:
-        from nasrank.spaces import get_space
-
         impl = get_space(space)
         try:
             ids = [impl.canonical(a) for a in frame["arch"]]

@@ -34,6 +34,7 @@ from nasrank.data.synthetic import (
     synthetic_batch,
     synthetic_dataset,
 )
+from nasrank.data.tokens import DEFAULT_SEQ_LEN, DEFAULT_VOCAB, token_dataset
 from nasrank.errors import DataError, UnknownNameError
 from nasrank.registry import Registry
 
@@ -134,8 +135,6 @@ def _synthetic(
 def _tokens(
     spec: DataSpec, *, split: str, image_size: object, normalize: bool, synthetic_size: int
 ) -> ImageDataset:
-    from nasrank.data.tokens import DEFAULT_SEQ_LEN, DEFAULT_VOCAB, token_dataset
-
     _check_no_image_size(spec, image_size)
     vocab, seq_len = spec.shape or (DEFAULT_VOCAB, DEFAULT_SEQ_LEN)
     seed = 0 if split == "train" else 1
@@ -151,8 +150,6 @@ def _tokens(
 
 
 def _parse_tokens(text: str, argument: str) -> DataSpec:
-    from nasrank.data.tokens import DEFAULT_SEQ_LEN, DEFAULT_VOCAB
-
     fields = [f.strip() for f in argument.split(":")] if argument.strip() else []
     values = [DEFAULT_VOCAB, DEFAULT_SEQ_LEN, 2]
     if len(fields) > 3 or not all(f.isdigit() and int(f) > 0 for f in fields):

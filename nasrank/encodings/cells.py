@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nasrank.encodings.opgraph import ENCODER_VERSION, OpGraph
 from nasrank.errors import UnknownNameError
 
 if TYPE_CHECKING:
@@ -77,8 +78,6 @@ def arch_opgraph(
         num_classes: Classifier outputs of the whole network.
         fold_zeros: See :class:`~nasrank.encodings.OpGraph`.
     """
-    from nasrank.encodings.opgraph import OpGraph
-
     _check_level(level)
     if level == "cell":
         module, inputs = cell_module(space, arch)
@@ -107,8 +106,6 @@ def encode_graphs(
         on_progress: Called with the number of newly encoded architectures as they are
             done (for progress bars).
     """
-    from nasrank.encodings.opgraph import ENCODER_VERSION
-
     _check_level(level)
     ids = [space.canonical(a) for a in archs]
     encoder = f"opgraph-{level}"

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from nasrank.errors import NasrankError
+from nasrank.predictors.featurize import FeatureMatrix
 
 __all__ = [
     "Predictor",
@@ -45,8 +46,6 @@ class FeatureMismatchError(NasrankError, ValueError):
 
 def as_features(X: Any) -> tuple[np.ndarray, tuple[str, ...] | None, Sequence[Any] | None]:
     """``(values (n, d) float64, names or None, graphs or None)`` of ``X``."""
-    from nasrank.predictors.featurize import FeatureMatrix
-
     if isinstance(X, FeatureMatrix):
         return X.values, X.names, X.graphs
     try:

@@ -20,14 +20,13 @@ from nasrank.predictors.base import (
     check_sample_weight,
     check_target,
 )
-from nasrank.predictors.registry import PREDICTORS
+from nasrank.predictors.featurize import FeatureMatrix
+from nasrank.predictors.registry import PREDICTORS, get_predictor
 
 __all__ = ["EnsemblePredictor"]
 
 
 def _resolve(base: Any) -> list[Predictor]:
-    from nasrank.predictors.registry import get_predictor
-
     items = base if isinstance(base, (list, tuple)) else [base]
     if not items:
         raise ValueError("EnsemblePredictor needs at least one base predictor")
@@ -80,8 +79,6 @@ class EnsemblePredictor(Predictor):
         return _resolve(self.base)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> EnsemblePredictor:
-        from nasrank.predictors.featurize import FeatureMatrix
-
         if int(self.n_members) < 1:
             raise ValueError(f"n_members must be >= 1, got {self.n_members}")
         bases = _resolve(self.base)
@@ -123,8 +120,6 @@ class EnsemblePredictor(Predictor):
 
 
 def _take(X: Any, idx: np.ndarray) -> Any:
-    from nasrank.predictors.featurize import FeatureMatrix
-
     if isinstance(X, FeatureMatrix):
         return X.take(idx)
     if isinstance(X, np.ndarray):

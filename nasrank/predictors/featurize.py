@@ -40,6 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nasrank.encodings.cells import LEVELS, encode_graphs
+from nasrank.encodings.features import feature_names, opgraph_features
+from nasrank.encodings.graph import opgraph_to_data  # torch_geometric: on use
 from nasrank.errors import NasrankError, UnknownNameError
 
 if TYPE_CHECKING:
@@ -350,8 +353,6 @@ class Featurizer:
         )
         data = None
         if self.graphs:
-            from nasrank.encodings.graph import opgraph_to_data  # torch_geometric: on use
-
             assert opgraphs is not None
             data = tuple(opgraph_to_data(g) for g in opgraphs)
         out = FeatureMatrix.hstack(blocks)
@@ -462,8 +463,6 @@ def _space_block(part: str, space: SearchSpace, ids: list[str]) -> FeatureMatrix
 
 
 def _resolve_level(space: SearchSpace, level: str) -> str:
-    from nasrank.encodings.cells import LEVELS
-
     if level == "auto":
         return "cell" if space.has_cell_module else "network"
     if level not in LEVELS:
@@ -478,16 +477,12 @@ def _opgraphs(
     cache: EncodingCache | None,
     on_progress: Callable[[int], None] | None,
 ) -> list[Any]:
-    from nasrank.encodings.cells import encode_graphs
-
     return encode_graphs(
         space, ids, level=_resolve_level(space, level), cache=cache, on_progress=on_progress
     )
 
 
 def _onnx_block(opgraphs: Sequence[Any], *, core: bool) -> FeatureMatrix:
-    from nasrank.encodings.features import feature_names, opgraph_features
-
     names = feature_names()
     values = (
         np.stack([opgraph_features(g) for g in opgraphs]) if opgraphs else np.zeros((0, len(names)))

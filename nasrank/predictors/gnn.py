@@ -28,6 +28,8 @@ from nasrank.predictors.base import (
     check_sample_weight,
     check_target,
 )
+from nasrank.predictors.featurize import FeatureMatrix
+from nasrank.predictors.gbdt import RankTarget
 from nasrank.predictors.registry import PREDICTORS
 
 __all__ = ["GNNPredictor"]
@@ -51,8 +53,6 @@ def _threads(n: int | None) -> Iterator[None]:
 
 def _split(X: Any) -> tuple[Sequence[Any], np.ndarray, tuple[str, ...] | None]:
     """(graphs, graph-level values (n, d), names) of ``X``."""
-    from nasrank.predictors.featurize import FeatureMatrix
-
     if isinstance(X, FeatureMatrix):
         if X.graphs is None:
             raise ValueError("GNNPredictor needs graphs: build X with featurize(..., graphs=True)")
@@ -194,7 +194,6 @@ class GNNPredictor(Predictor):
         import torch
         from torch_geometric.data import Batch
 
-        from nasrank.predictors.gbdt import RankTarget
 
         graphs, values, names = _split(X)
         n = len(graphs)

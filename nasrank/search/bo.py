@@ -15,6 +15,8 @@ import numpy as np
 
 from nasrank.predictors import EnsemblePredictor, GBDTPredictor
 from nasrank.predictors.featurize import Featurizer
+from nasrank.proxies.ensemble import normalised_ranks
+from nasrank.search._pareto import nondominated_order
 from nasrank.search.base import SEARCHERS, Evaluation, Searcher, SearchExhausted
 
 __all__ = ["PredictorBO", "default_predictor", "ACQUISITIONS", "INITS"]
@@ -227,11 +229,7 @@ class PredictorBO(Searcher):
             raise ValueError("the warm-up order needs init 'proxy' or 'pareto' and scores")
         scores = self.pool.scores
         if self.init == "pareto":
-            from nasrank.search._pareto import nondominated_order
-
             return nondominated_order(scores, limit=limit)
-        from nasrank.proxies.ensemble import normalised_ranks
-
         ranks = np.stack([normalised_ranks(c) for c in scores.T])
         signal = np.nanmean(ranks, axis=0)
         return np.argsort(-np.nan_to_num(signal, nan=-1.0), kind="stable")

@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nasrank.data import load_dataset
 from nasrank.errors import NasrankError
 from nasrank.search._optuna import quiet_optuna
 from nasrank.search._progress import ProgressFactory
 from nasrank.search.base import Searcher, SearchResult
-from nasrank.search.objectives import TrainingObjective
+from nasrank.search.objectives import TrainingObjective, accuracy_of
 from nasrank.search.plan import SearchPlan
 from nasrank.search.pool import CandidatePool, score_pool
 from nasrank.training import TrainConfig, train
@@ -106,8 +107,6 @@ class TrainedCandidate:
     @property
     def accuracy(self) -> float:
         """Test accuracy, else validation, else train accuracy (%)."""
-        from nasrank.search.objectives import accuracy_of
-
         r = self.result
         return float(r.test_accuracy) if r.test_accuracy is not None else accuracy_of(r)
 
@@ -154,8 +153,6 @@ class CustomSearchResult:
 
 def _dataset(data: Any, split: str) -> Any:
     if isinstance(data, (str, Path)):
-        from nasrank.data import load_dataset
-
         return load_dataset(str(data), split=split)
     return data
 

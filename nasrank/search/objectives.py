@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasrank.search.base import Evaluation
+from nasrank.training import TrainConfig, train
 
 if TYPE_CHECKING:
     from torch import nn
@@ -178,7 +179,6 @@ class TrainingObjective:
     def __call__(self, arch: str) -> Evaluation:
         import torch
 
-        from nasrank.training import TrainConfig, train
 
         if arch not in self.results:
             with torch.random.fork_rng(devices=[]):  # seeded weights, caller's RNG untouched

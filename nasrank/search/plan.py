@@ -29,12 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nasrank.benchmarks import load_benchmark
+from nasrank.data import load_batch, load_dataset
+from nasrank.encodings import EncodingCache
 from nasrank.errors import NasrankError
 from nasrank.predictors.featurize import Featurizer, parse_feature_spec
 from nasrank.search._progress import ProgressFactory, silent_progress
 from nasrank.search.base import SEARCHERS, Objective, Searcher, SearchResult, get_searcher
 from nasrank.search.objectives import BenchmarkObjective
-from nasrank.search.pool import CandidatePool
+from nasrank.search.pool import CandidatePool, make_pool
 from nasrank.search.report import SearchReport
 from nasrank.search.sources import (
     PlanError,
@@ -44,7 +47,9 @@ from nasrank.search.sources import (
 )
 from nasrank.search.storage import RunStorage, open_storage, run_key
 from nasrank.search.top_training import TrainJob, train_top
+from nasrank.spaces import get_space
 from nasrank.store import InlineExecutor, StoreLike, open_store
+from nasrank.training import TrainConfig
 
 if TYPE_CHECKING:
     from nasrank.benchmarks import Benchmark
@@ -221,9 +226,6 @@ class _Setup:
 
     @staticmethod
     def of(plan: SearchPlan) -> _Setup:
-        from nasrank.benchmarks import load_benchmark
-        from nasrank.spaces import get_space
-
         classes = tuple(get_searcher(m) for m in plan.methods)
         space = get_space(plan.space) if isinstance(plan.space, str) else plan.space
         if plan.objective is not None:
@@ -270,8 +272,6 @@ def _candidates(
     kind = _pool_kind(pool_text, engine=use_scores and source.name == "engine")
     request = dataclasses.replace(request, pool=kind)
     if not use_scores:
-        from nasrank.search.pool import make_pool
-
         pool = make_pool(setup.space, kind, benchmark=setup.benchmark, seed=plan.pool_seed)
         return pool, SourceInfo(pool=str(kind))
     pool, info = source.pool(request, resolution.proxies, progress)
@@ -340,9 +340,6 @@ def _featurizer(plan: SearchPlan, setup: _Setup) -> Featurizer | None:
     every run)."""
     if plan.features is None or isinstance(plan.features, Featurizer):
         return plan.features
-    from nasrank.data import load_batch
-    from nasrank.encodings import EncodingCache
-
     batch = None
     if "zc-engine" in parse_feature_spec(plan.features):
         batch = load_batch(
@@ -410,8 +407,6 @@ def _train_picks(
     on_update: Callable[[SearchReport], None] | None,
 ) -> None:
     """Train the plan's top-k picks; the report's ``trained`` grows as each one ends."""
-    from nasrank.training import TrainConfig
-
     top = plan.train_top
     assert top is not None and setup.space is not None
     data = top.data or plan.data or "synthetic"
@@ -457,7 +452,5 @@ def _train_picks(
 
 def _check_training_data(data: str) -> None:
     """Bad data fails here in one line, not inside a worker process."""
-    from nasrank.data import load_dataset
-
     load_dataset(data, split="train")
     load_dataset(data, split="test")

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nasrank.errors import NasrankError, UnknownNameError
-from nasrank.proxies import resolve_proxies
+from nasrank.proxies import PROXIES, resolve_proxies
 from nasrank.store import StoreLike, default_store_path, open_store, score_archs
 
 if TYPE_CHECKING:
@@ -281,8 +281,6 @@ def benchmark_scores(
 
 def stored_proxies(benchmark: Benchmark) -> list[str]:
     """The benchmark's columns that are scores of a registered proxy (Suite-Zero: 12)."""
-    from nasrank.proxies import PROXIES
-
     return [m for m in benchmark.metrics if m in PROXIES and m != benchmark.default_metric]
 
 

@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from nasrank.data import load_batch
 from nasrank.errors import NasrankError
+from nasrank.proxies import resolve_proxies
 from nasrank.search._progress import ProgressFactory
 from nasrank.search.pool import (
     CandidatePool,
@@ -37,6 +39,7 @@ from nasrank.search.pool import (
     subsample,
     table_scores,
 )
+from nasrank.tables import available_tables, load_table
 
 if TYPE_CHECKING:
     from nasrank.benchmarks import Benchmark
@@ -166,8 +169,6 @@ class TableSource:
         return DEFAULT_ENGINE_PROXIES
 
     def refusal(self, request: ScoreRequest, proxies: Sequence[str], *, forced: bool) -> str | None:
-        from nasrank.tables import available_tables, load_table
-
         if request.table:
             try:
                 table = load_table(request.table)
@@ -223,16 +224,12 @@ class EngineSource:
         return DEFAULT_ENGINE_PROXIES
 
     def refusal(self, request: ScoreRequest, proxies: Sequence[str], *, forced: bool) -> str | None:
-        from nasrank.proxies import resolve_proxies
-
         resolve_proxies(list(proxies))  # an unknown name fails here, before any work
         return None
 
     def pool(
         self, request: ScoreRequest, proxies: Sequence[str], progress: ProgressFactory
     ) -> tuple[CandidatePool, SourceInfo]:
-        from nasrank.data import load_batch
-
         pool = _base_pool(request, request.pool)
         batch = load_batch(
             request.data or "synthetic", batch_size=request.batch_size, seed=request.pool_seed
@@ -353,8 +350,6 @@ def _table_mismatch(table: ProxyTable, space: SearchSpace, proxies: Sequence[str
 def _data_mismatch(table: ProxyTable, request: ScoreRequest, proxies: Sequence[str]) -> str | None:
     """Why ``table``'s scores do not fit the data the request asks for (auto mode only):
     a different class count, or data proxies on another dataset than the table's."""
-    from nasrank.proxies import resolve_proxies
-
     data = table.meta.get("data") or {}
     classes = data.get("num_classes")
     if request.num_classes is not None and classes and request.num_classes != classes:

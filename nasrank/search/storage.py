@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nasrank.errors import NasrankError
+from nasrank.search._optuna import quiet_optuna
 from nasrank.search.results import Evaluation
 
 __all__ = [
@@ -137,7 +138,6 @@ class OptunaBackend:
     ) -> RunStorage:
         import optuna
 
-        from nasrank.search._optuna import quiet_optuna
 
         with quiet_optuna():
             study = optuna.create_study(

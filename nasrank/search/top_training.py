@@ -26,7 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from nasrank.training import TrainConfig
+from nasrank.data import load_dataset
+from nasrank.search.objectives import TrainingObjective
+from nasrank.spaces import get_space
+from nasrank.store import InlineExecutor
+from nasrank.training import TrainConfig, TrainingDiverged
 
 __all__ = ["TrainJob", "train_top"]
 
@@ -60,10 +64,6 @@ class TrainJob:
 
     def setup(self) -> None:
         """Load the space and the data (once per worker)."""
-        from nasrank.data import load_dataset
-        from nasrank.search.objectives import TrainingObjective
-        from nasrank.spaces import get_space
-
         train = load_dataset(self.data, split="train")
         if self.train_size is not None:
             train = train.take(self.train_size, seed=self.seed, stratified=True)
@@ -85,8 +85,6 @@ class TrainJob:
 
     def __call__(self, arch: str) -> dict[str, Any]:
         """Train ``arch``; a diverged training is reported in ``error``, not raised."""
-        from nasrank.training import TrainingDiverged
-
         try:
             self._objective(arch)
         except TrainingDiverged as exc:
@@ -118,8 +116,6 @@ def train_top(
         One dict per architecture: ``arch`` and the fields of
         :class:`~nasrank.training.TrainResult`, or ``arch`` and ``error``.
     """
-    from nasrank.store import InlineExecutor
-
     executor = executor if executor is not None else InlineExecutor()
     unique = list(dict.fromkeys(archs))
     records: dict[str, dict[str, Any]] = {}

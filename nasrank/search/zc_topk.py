@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from nasrank.proxies.ensemble import normalised_ranks
 from nasrank.search.base import SEARCHERS, Searcher, SearchExhausted
 
 __all__ = ["ZeroCostTopK"]
@@ -44,8 +45,6 @@ class ZeroCostTopK(Searcher):
     ) -> None:
         super().__init__(space, **kwargs)
         assert self.pool is not None and self.pool.scores is not None
-        from nasrank.proxies.ensemble import normalised_ranks
-
         if proxy is not None:
             if proxy not in self.pool.proxies:
                 raise ValueError(

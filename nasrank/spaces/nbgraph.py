@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nasrank._random import SeedLike, as_rng
 from nasrank.errors import InvalidArchitecture, UnknownNameError
+from nasrank.spaces._nbgraph_model import NBGraphNetwork
 from nasrank.spaces.base import ArchLike, SearchSpace
 from nasrank.spaces.registry import SPACES
 
@@ -490,8 +491,6 @@ class NBGraphSpace(SearchSpace):
         :data:`DATASETS` setting of ``dataset`` (Cora: 1433 features, 7 classes, width 256,
         no pre-processing layer, one post-processing layer); pass them to override it.
         """
-        from nasrank.spaces._nbgraph_model import NBGraphNetwork
-
         canonical = self.canonical(arch)
         setting = dataset_setting(dataset)
         return NBGraphNetwork(

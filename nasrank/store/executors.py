@@ -23,6 +23,8 @@ import time
 from collections.abc import Generator, Iterable
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from nasrank.errors import NasrankError
+
 __all__ = [
     "Job",
     "Executor",
@@ -264,8 +266,6 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            from nasrank.errors import NasrankError
-
             raise NasrankError(
                 "the ray executor needs Ray: pip install 'nasrank[ray]' (or pip install ray)"
             ) from None
@@ -290,8 +290,6 @@ class RayExecutor:
             self.workers = self._workers
         # actors that do not fit would wait for resources forever, and their items with them
         if self.workers * self.threads > cpus or self.workers * self.gpus > gpus:
-            from nasrank.errors import NasrankError
-
             raise NasrankError(
                 f"{self.workers} Ray worker(s) need {self.workers * self.threads} CPU(s) and "
                 f"{self.workers * self.gpus:g} GPU(s) but the cluster has {cpus:g} CPU(s) and "

@@ -17,7 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nasrank._random import derive_seed
+from nasrank.proxies.engine import ScoreResult, score
 from nasrank.proxies.registry import ProxySpec, resolve_proxies
+from nasrank.store.store import ScoreRecord
 
 if TYPE_CHECKING:
     from torch import nn
@@ -78,8 +80,6 @@ def score_arch(
 
     A model that cannot be built gives NaN for every proxy, with the reason.
     """
-    from nasrank.proxies.engine import ScoreResult, score
-
     specs = resolve_proxies(proxies)
     try:
         model = build_model(space, arch, seed=seed, **dict(build_kwargs or {}))
@@ -106,8 +106,6 @@ def to_records(
     seconds: Mapping[str, float] | None = None,
 ) -> list[ScoreRecord]:
     """Store records of one architecture's scores (versions from the proxy registry)."""
-    from nasrank.store.store import ScoreRecord
-
     reasons = reasons if reasons is not None else getattr(result, "reasons", {})
     seconds = seconds if seconds is not None else getattr(result, "seconds", {})
     out = []

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nasrank.proxies import PROXIES  # noqa: F401 - registers the proxies
 from nasrank.proxies.engine import ScoreResult, score
 from nasrank.proxies.registry import ProxySpec, resolve_proxies
 from nasrank.spaces import get_space
@@ -129,8 +130,6 @@ class ScoreJob:
     build_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def setup(self) -> None:
-        from nasrank.proxies import PROXIES  # noqa: F401 - registers the proxies
-
         object.__setattr__(self, "_space", get_space(self.space))
 
     def bind(self, space: SearchSpace) -> ScoreJob:
@@ -174,7 +173,7 @@ class BuildJob:
     seed: int
 
     def setup(self) -> None:
-        from nasrank.proxies import PROXIES  # noqa: F401 - registers the proxies
+        """Nothing to prepare (the proxies register when this module is imported)."""
 
     def __call__(self, item: tuple[str, Sequence[str]]) -> ArchOutcome:
         import torch

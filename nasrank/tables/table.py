@@ -36,7 +36,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasrank.errors import NasrankError, NotInTable, TableError, UnknownNameError
+from nasrank.errors import (
+    InvalidArchitecture,
+    NasrankError,
+    NotInTable,
+    TableError,
+    UnknownNameError,
+)
 
 if TYPE_CHECKING:
     from nasrank.spaces import IndexCodec
@@ -272,7 +278,6 @@ class ProxyTable:
         elif arch in rows:
             return rows[arch]
         # another spelling of an id (NASLib tuple, ...): canonicalise through the space
-        from nasrank.errors import InvalidArchitecture
         from nasrank.spaces import get_space
 
         try:

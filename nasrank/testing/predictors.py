@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from nasrank.encodings import OpGraph, OpNode, opgraph_to_data
 from nasrank.metrics import kendall
 from nasrank.predictors.base import FeatureMismatchError, NotFittedError, Predictor
 from nasrank.predictors.featurize import FeatureMatrix
@@ -59,8 +60,6 @@ def graph_problem() -> Problem:
         ImportError: ``torch_geometric`` is not installed.
     """
     # imported here: the encodings pull in torch and torch_geometric
-    from nasrank.encodings import OpGraph, OpNode, opgraph_to_data
-
     rng = np.random.default_rng(1)
     graphs, ys, extra = [], [], []
     for _ in range(80):
