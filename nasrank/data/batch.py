@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import torch
 
@@ -20,12 +21,17 @@ class Batch:
         num_classes: Number of classes the targets index into (``None`` if unknown).
         source: Human-readable provenance ("cifar10:/path seed=0 n=64", "synthetic", ...),
             recorded in results so every score says what data produced it.
+        extras: Keyword tensors every forward receives besides the inputs,
+            ``model(inputs, **extras)`` -- e.g. ``{"edge_index": (2, E)}`` for a graph
+            batch, whose samples are its nodes. A batch with extras is not a set of
+            independent samples: per-sample proxies refuse it.
     """
 
     inputs: torch.Tensor
     targets: torch.Tensor | None = None
     num_classes: int | None = None
     source: str = "user"
+    extras: Mapping[str, torch.Tensor] = field(default_factory=dict, hash=False)
 
     def __len__(self) -> int:
         return int(self.inputs.shape[0])
@@ -37,11 +43,12 @@ class Batch:
             None if self.targets is None else self.targets.to(device),
             self.num_classes,
             self.source,
+            {k: v.to(device) for k, v in self.extras.items()},
         )
 
     def fingerprint(self) -> str:
-        """A stable hash of the batch's content: inputs and targets (dtype, shape and
-        bytes), batch size and class count.
+        """A stable hash of the batch's content: inputs, targets and extras (dtype, shape
+        and bytes), batch size and class count.
 
         The same data gives the same fingerprint in every process and run (it does not
         depend on :attr:`source`, devices or memory layout), so it keys stored proxy
@@ -53,7 +60,10 @@ class Batch:
         """
         h = hashlib.sha256(b"nasrank-batch-v1")
         h.update(f"n={len(self)};classes={self.num_classes}".encode())
-        for name, t in (("inputs", self.inputs), ("targets", self.targets)):
+        tensors = [("inputs", self.inputs), ("targets", self.targets)]
+        # extras only when present, so batches without them keep their stored keys
+        tensors += [(f"extra:{k}", self.extras[k]) for k in sorted(self.extras)]
+        for name, t in tensors:
             if t is None:
                 h.update(f";{name}=none".encode())
                 continue
