@@ -4,18 +4,39 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
-def add_data_arguments(p: argparse.ArgumentParser, *, default: str = "synthetic") -> None:
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """``--data``, ``--batch-size``, ``--seed``; ``--data`` defaults to the space's own
+    (see :func:`resolve_cli_data`)."""
     p.add_argument(
         "--data",
-        default=default,
-        help=f"batch source: cifar10:DIR, cifar100:DIR, images:DIR, synthetic[:CxHxW:K] "
-        f"(default {default})",
+        default=None,
+        help="batch source: cifar10:DIR, cifar100:DIR, images:DIR, synthetic[:CxHxW:K] "
+        "(image spaces), tokens[:VOCAB:SEQ_LEN:K] (nbnlp, nbbert), graph[:N:F:K] or "
+        "graph:PATH.npz (nbgraph); a bare scheme takes the space's sizes (default: the "
+        "space's own data: synthetic images, its vocabulary's tokens, a Cora-sized graph)",
     )
-    p.add_argument("--batch-size", type=int, default=64, help="images per proxy batch (default 64)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="samples per proxy batch (default 64; a graph is always used whole)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed for the batch and the proxies")
+
+
+def resolve_cli_data(args: argparse.Namespace, space: Any) -> str:
+    """Fit ``--data`` to ``space`` (its default when left out) and store the result in
+    ``args.data``; a spec the space's models cannot take is a one-line error (exit 2).
+    Only the text is checked, so commands call this before any other work."""
+    from nasrank.data import resolve_data
+
+    args.data = resolve_data(space, args.data)
+    return args.data
 
 
 def parse_proxies(text: str) -> list[str] | None:
@@ -29,6 +50,7 @@ def parse_proxies(text: str) -> list[str] | None:
 
 
 def load_cli_batch(args: argparse.Namespace) -> Any:
+    """The batch of ``args.data`` (resolved by :func:`resolve_cli_data`)."""
     from nasrank.cli import UsageError
     from nasrank.data import load_batch
 
@@ -38,19 +60,27 @@ def load_cli_batch(args: argparse.Namespace) -> Any:
 
 
 def model_kwargs(space: Any, num_classes: int | None, batch: Any = None) -> dict[str, Any]:
-    """``build`` keyword arguments: an explicit ``--num-classes``, else the batch's class
-    count for image spaces, else the space's own default (e.g. a language model's
-    vocabulary)."""
+    """``build`` keyword arguments: an explicit ``--num-classes``, else what the batch
+    asks of the models of the space's data kind -- the class count for images, the class
+    count and (when not the default's) the feature width ``in_channels`` for a graph --
+    else the space's own defaults (e.g. a language model's vocabulary)."""
+    from nasrank.data import parse_spec
+
+    kwargs: dict[str, Any] = {}
+    default = parse_spec(space.default_data)
+    if batch is not None and default.kind == "graph" and batch.inputs.ndim == 2:
+        features = int(batch.inputs.shape[1])
+        if default.shape is None or features != default.shape[1]:
+            kwargs["in_channels"] = features
     if num_classes is not None:
         from nasrank.cli import UsageError
 
         if num_classes < 1:
             raise UsageError(f"--num-classes must be >= 1, got {num_classes}")
-        return {"num_classes": num_classes}
-    is_image = len(space.input_shape) == 3
-    if is_image and batch is not None and getattr(batch, "num_classes", None):
-        return {"num_classes": batch.num_classes}
-    return {}
+        return {**kwargs, "num_classes": num_classes}
+    if default.kind in ("images", "graph") and getattr(batch, "num_classes", None):
+        kwargs["num_classes"] = batch.num_classes
+    return kwargs
 
 
 def add_store_argument(p: argparse.ArgumentParser) -> None:
@@ -72,6 +102,56 @@ def open_cli_store(args: argparse.Namespace) -> Any:
     return ScoreStore(args.store)
 
 
+def add_threads_argument(p: argparse.ArgumentParser) -> None:
+    """``--threads`` of a command that computes in this process."""
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: $OMP_NUM_THREADS when set, else torch's default; "
+        "at most the cores)",
+    )
+
+
+def _omp_threads() -> int | None:
+    """The first entry of ``$OMP_NUM_THREADS`` (e.g. ``"4"`` or ``"4,2"``), if valid."""
+    text = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def cli_threads(args: argparse.Namespace, *, workers: int = 1) -> int:
+    """Torch threads per worker: ``--threads``, else ``$OMP_NUM_THREADS`` when set, else
+    ``torch.get_num_threads()`` -- the default capped so that ``workers`` x threads fit
+    the cores this process may use. ``--threads`` below 1 is a usage error."""
+    from nasrank.cli import UsageError
+
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        if threads < 1:
+            raise UsageError(f"--threads must be >= 1, got {threads}")
+        return int(threads)
+    import torch
+
+    from nasrank.store.executors import available_cpus
+
+    wanted = _omp_threads() or torch.get_num_threads()
+    return max(1, min(wanted, available_cpus() // max(1, workers)))
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[int]:
+    """Run the body with ``threads`` torch threads (the previous count restored after);
+    yields ``torch.get_num_threads()`` as set."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+
+
 def add_executor_arguments(p: argparse.ArgumentParser, *, work: str, prefix: str = "") -> None:
     """``--workers``, ``--threads``, ``--executor``, ``--address``: where ``work`` runs
     (``prefix`` names the option they serve, e.g. ``"--train-top: "``)."""
@@ -85,7 +165,8 @@ def add_executor_arguments(p: argparse.ArgumentParser, *, work: str, prefix: str
         "--threads",
         type=int,
         default=None,
-        help=f"{prefix}torch threads per worker (default: cores / workers)",
+        help=f"{prefix}torch threads per worker (default: $OMP_NUM_THREADS when set, else "
+        "torch's default; locally at most cores / workers; Ray: 1)",
     )
     p.add_argument(
         "--executor",
@@ -100,15 +181,19 @@ def add_executor_arguments(p: argparse.ArgumentParser, *, work: str, prefix: str
 
 
 def cli_executor(args: argparse.Namespace, *, gpus: float = 0.0) -> Any:
-    """The executor the :func:`add_executor_arguments` options ask for (bad ones: UsageError)."""
+    """The executor the :func:`add_executor_arguments` options ask for (bad ones:
+    UsageError); local workers get :func:`cli_threads` threads each."""
     from nasrank.cli import UsageError
     from nasrank.store import make_executor
 
     if args.address and args.executor != "ray":
         raise UsageError("--address applies to --executor ray only")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    threads = cli_threads(args, workers=args.workers or 1)
+    if args.executor != "local":
+        threads = args.threads  # a cluster's cores are not this machine's
     try:
-        return make_executor(
-            args.executor, args.workers, args.threads, address=args.address, gpus=gpus
-        )
+        return make_executor(args.executor, args.workers, threads, address=args.address, gpus=gpus)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -5,9 +5,11 @@ proxy Spearman, Kendall, top-10 % precision, NaN count and median seconds per
 architecture; loss-like metrics are oriented so that higher = better. Where the benchmark
 stores its own reference score of a proxy (NAS-Bench-Suite-Zero), that score's Spearman
 on the same architectures is shown beside ours. Ctrl-C stops early and still reports the
-architectures scored so far. Without --data, spaces of token-id models (nbnlp, nbbert)
-use their ``default_data`` (synthetic Zipfian tokens), others synthetic images. Only
-architectures with a value of the metric are sampled. With --store PATH (or
+architectures scored so far. Without --data each space uses its own data
+(``default_data``: synthetic images; for nbnlp/nbbert Zipfian token ids of the space's
+vocabulary and sequence length; for nbgraph a Cora-sized synthetic graph); a --data its
+models cannot take is an error before any work. Only architectures with a value of the
+metric are sampled. With --store PATH (or
 $NASRANK_STORE) scores are read from and written to a score store (see ``nasrank
 score-space``), so nothing is computed twice.
 """
@@ -24,10 +26,14 @@ import numpy as np
 from nasrank.cli._common import (
     add_data_arguments,
     add_store_argument,
+    add_threads_argument,
+    cli_threads,
     load_cli_batch,
     model_kwargs,
     open_cli_store,
     parse_proxies,
+    resolve_cli_data,
+    torch_threads,
 )
 from nasrank.cli._output import print_table, progress, write_json
 
@@ -50,13 +56,13 @@ def add_parser(sub: Any) -> None:
         "--proxies", default="all", help="comma-separated proxy names or 'all' (default)"
     )
     add_data_arguments(p)
-    p.set_defaults(data=None)  # resolved in run(): the space's default_data, else synthetic
     p.add_argument("--n", default="100", help="architectures to sample, or 'all' (default 100)")
     p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON")
     p.add_argument("--csv", metavar="PATH", help="write per-architecture scores and ground truth")
     p.add_argument("--plot", metavar="PATH", help="write score-vs-accuracy scatter plots (PNG)")
     add_store_argument(p)
+    add_threads_argument(p)
     p.set_defaults(run=run)
 
 
@@ -94,22 +100,22 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.store import data_key
 
     space = get_space(args.space)
+    resolve_cli_data(args, space)  # the space's own data, or a --data its models take
+    threads = cli_threads(args)
     bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
     metric = args.metric or bench.default_metric
     bench.query(bench.archs()[0], metric)  # validates the metric name before the long run
     specs = resolve_proxies(parse_proxies(args.proxies))
     names = [s.name for s in specs]
     pool = _pool(bench, args.n, args.seed, metric)
-    if args.data is None:  # the space's default (token-id spaces: synthetic tokens)
-        args.data = space.default_data
     store = open_cli_store(args)
-    batch = load_cli_batch(args)
-    kwargs = model_kwargs(space, args.num_classes, batch)
-    data = data_key(batch, kwargs)
-
-    results, from_store, interrupted = _score_pool(
-        pool, store, space, batch, specs, args.seed, kwargs, data
-    )
+    with torch_threads(threads) as threads:
+        batch = load_cli_batch(args)
+        kwargs = model_kwargs(space, args.num_classes, batch)
+        data = data_key(batch, kwargs)
+        results, from_store, interrupted = _score_pool(
+            pool, store, space, batch, specs, args.seed, kwargs, data
+        )
     scored = pool[: len(results)]
     if len(scored) < 2:
         from nasrank.cli import UsageError
@@ -135,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
         "metric": metric,
         "higher_is_better": bench.higher_is_better(metric),
         "data": batch.source,
+        "data_spec": args.data,
         "seed": args.seed,
+        "threads": threads,
         "interrupted": interrupted,
         "scores_from_store": from_store,
         "proxies": summary,

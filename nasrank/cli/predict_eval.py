@@ -6,7 +6,10 @@ precision (mean +- std over seeds) and fit/predict seconds. With ``--train-on`` 
 predictor is trained on other spaces' benchmarks and tested on this one zero-shot and with
 ``--target-sizes`` target samples (the same samples alone are reported as
 ``target-only``). ONNX graphs are cached in ``--cache-dir``; engine proxy scores go to the
-score store there (default: the store ``nasrank search`` uses).
+score store there (default: the store ``nasrank search`` uses). ``zc-engine`` scores each
+space on its own data unless --data names one (synthetic images, token ids of the space's
+vocabulary for nbnlp/nbbert, a Cora-sized graph for nbgraph); a --data that a space's
+models cannot take is an error before any work.
 
 Examples::
 
@@ -27,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from nasrank.cli._common import add_threads_argument, cli_threads, torch_threads
 from nasrank.cli._output import print_table, progress, write_json
 
 logger = logging.getLogger(__name__)
@@ -80,7 +84,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--proxies", help="proxies for zc-engine, comma-separated (default a label-free set)"
     )
-    p.add_argument("--data", default="synthetic", help="batch for zc-engine (default synthetic)")
+    p.add_argument(
+        "--data",
+        help="batch for zc-engine (default: each space's own data; see nasrank score --help)",
+    )
     p.add_argument("--train-sizes", default="20,50,100,200,400", help="comma-separated sizes")
     p.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
     p.add_argument(
@@ -105,6 +112,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.add_argument("--json", metavar="PATH", help="write results as JSON")
     p.add_argument("--plot", metavar="PATH", help="write Kendall tau vs train size (PNG)")
+    add_threads_argument(p)
     p.set_defaults(run=run)
 
 
@@ -186,9 +194,9 @@ def _features(
     batch = None
     proxies = [p.strip() for p in args.proxies.split(",")] if args.proxies else None
     if "zc-engine" in args.features:
-        from nasrank.data import load_batch
+        from nasrank.data import load_batch, resolve_data
 
-        batch = load_batch(args.data, batch_size=64, seed=0)
+        batch = load_batch(resolve_data(space, args.data), batch_size=64, seed=0)
     with progress(f"encoding {label}", len(archs)) as bar:
         return featurize(
             space,
@@ -252,21 +260,23 @@ def run(args: argparse.Namespace) -> int:
     parse_feature_spec(args.features)
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
+    space = get_space(args.space)
+    data = _check_data(args, space)
+    threads = cli_threads(args)
     predictor = _make_predictor(args.predictor, _params(args.param))
     graphs = _uses_graphs(predictor)
     cache = None if args.no_cache else EncodingCache(args.cache_dir)
-    space = get_space(args.space)
     bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
     metric = args.metric or bench.default_metric
     bench.query(bench.archs()[0], metric)  # validates the metric name
-    X = _features(args, space, bench, metric, graphs, cache, bench.name)
-    y = _truth(bench, metric)
-
-    transfer = bool(args.train_on)
-    if transfer:
-        records, names = _fit_transfer(args, predictor, graphs, cache, X, y)
-    else:
-        records, names = _fit_in_space(args, predictor, X, y), []
+    with torch_threads(threads) as threads:
+        X = _features(args, space, bench, metric, graphs, cache, bench.name)
+        y = _truth(bench, metric)
+        transfer = bool(args.train_on)
+        if transfer:
+            records, names = _fit_transfer(args, predictor, graphs, cache, X, y)
+        else:
+            records, names = _fit_in_space(args, predictor, X, y), []
     results = summarize(records)
     title = f"{bench.name} {metric}: {args.predictor} on {args.features}, {args.seeds} seeds" + (
         f", trained on {', '.join(names)}" if transfer else ""
@@ -285,6 +295,8 @@ def run(args: argparse.Namespace) -> int:
         "rank_features": args.rank_features,
         "seeds": args.seeds,
         "train_on": list(args.train_on),
+        "data": data,
+        "threads": threads,
         "results": results,
         "records": [r.to_dict() for r in records],
     }
@@ -293,6 +305,20 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         _plot(args.plot, results, title)
     return 0
+
+
+def _check_data(args: argparse.Namespace, space: Any) -> str | None:
+    """The zc-engine data spec of ``space`` (``None`` without zc-engine features). An
+    explicit --data must fit every space scored (this one and the --train-on ones): a
+    one-line error before any work."""
+    from nasrank.data import resolve_data
+    from nasrank.spaces import get_space
+
+    spec = resolve_data(space, args.data)
+    if args.data is not None:
+        for text in args.train_on:
+            resolve_data(get_space(_parse_train_on(text)[0]), args.data)
+    return spec if "zc-engine" in args.features else None
 
 
 def _fit_transfer(

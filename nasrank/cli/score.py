@@ -1,8 +1,11 @@
 """``nasrank score``: zero-cost proxy scores of one architecture at initialisation.
 
 The model is initialised from a seed derived from --seed and the architecture id (as in
-``nasrank score-space``). With --store PATH (or $NASRANK_STORE) scores are read from and
-written to a score store, so nothing is computed twice.
+``nasrank score-space``). Without --data the space's own data is used (synthetic images,
+token ids of its vocabulary for nbnlp/nbbert, a Cora-sized graph for nbgraph); a --data
+its models cannot take is an error before any work. With --store PATH (or
+$NASRANK_STORE) scores are read from and written to a score store, so nothing is
+computed twice.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from typing import Any
 from nasrank.cli._common import (
     add_data_arguments,
     add_store_argument,
+    add_threads_argument,
+    cli_threads,
     load_cli_batch,
     model_kwargs,
     open_cli_store,
     parse_proxies,
+    resolve_cli_data,
+    torch_threads,
 )
 from nasrank.cli._output import print_table, write_json
 
@@ -35,6 +42,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
     p.add_argument("--json", metavar="PATH", help="write scores, reasons and timings as JSON")
     add_store_argument(p)
+    add_threads_argument(p)
     p.set_defaults(run=run)
 
 
@@ -45,14 +53,17 @@ def run(args: argparse.Namespace) -> int:
 
     space = get_space(args.space)
     arch = space.canonical(args.arch)
+    resolve_cli_data(args, space)
+    threads = cli_threads(args)
     specs = resolve_proxies(parse_proxies(args.proxies))
     store = open_cli_store(args)
-    batch = load_cli_batch(args)
-    kwargs = model_kwargs(space, args.num_classes, batch)
-    # the initialisation is part of what is scored: seeded from (--seed, space, arch)
-    result, stored = score_arch_stored(
-        store, space, arch, batch, specs, seed=args.seed, build_kwargs=kwargs
-    )
+    with torch_threads(threads) as threads:
+        batch = load_cli_batch(args)
+        kwargs = model_kwargs(space, args.num_classes, batch)
+        # the initialisation is part of what is scored: seeded from (--seed, space, arch)
+        result, stored = score_arch_stored(
+            store, space, arch, batch, specs, seed=args.seed, build_kwargs=kwargs
+        )
     rows = []
     for name, value in result.items():
         notes = [result.reasons[name]] if name in result.reasons else []
@@ -67,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
                 "space": space.name,
                 "arch": arch,
                 "data": batch.source,
+                "data_spec": args.data,
+                "threads": threads,
                 **result.to_dict(),
                 "from_store": stored,
             },

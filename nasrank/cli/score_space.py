@@ -5,8 +5,11 @@ holds, scores the rest with W worker processes (or Ray actors) and writes each
 architecture's scores to the store as soon as it is done. Killed at any moment, the run
 loses at most the architectures in flight; the same command run again resumes. Every
 architecture is initialised from its own seed (derived from --seed and its id), so the
-scores do not depend on the order, the number of workers or the executor. The store is
---store PATH, or $NASRANK_STORE when set.
+scores do not depend on the order, the number of workers or the executor. Without --data
+the space's own data is used (synthetic images, token ids of its vocabulary, a Cora-sized
+graph for nbgraph). Each worker runs --threads torch threads (default $OMP_NUM_THREADS
+when set, else torch's default, at most cores / workers). The store is --store PATH, or
+$NASRANK_STORE when set.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from nasrank.cli._common import (
     load_cli_batch,
     model_kwargs,
     parse_proxies,
+    resolve_cli_data,
 )
 from nasrank.cli._output import print_table, progress, write_json
 
@@ -167,8 +171,9 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.store import ScoreStore, data_key
 
     _check_outputs(args)
-    executor = cli_executor(args)
     space = get_space(args.space)
+    resolve_cli_data(args, space)  # the space's own data, or a --data its models take
+    executor = cli_executor(args)
     specs = resolve_proxies(parse_proxies(args.proxies))
     names = [s.name for s in specs]
     store = ScoreStore(args.store)

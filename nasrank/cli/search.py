@@ -117,9 +117,11 @@ def _add_score_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
         default=None,
-        help="data for engine proxies and --train-top: cifar10:DIR, images:DIR, synthetic "
-        "(default synthetic; auto uses a table only when --data is left out, names the "
-        "table's dataset, or every proxy is data-free)",
+        help="data for engine proxies and --train-top: cifar10:DIR, images:DIR, "
+        "synthetic, tokens[:VOCAB:SEQ_LEN:K], graph[:N:F:K] (default: the space's own "
+        "data, e.g. synthetic images, nbbert's tokens; one the space's models cannot take "
+        "is an error; auto uses a table only when --data is left out, names the table's "
+        "dataset, or every proxy is data-free)",
     )
     p.add_argument("--batch-size", type=int, default=32, help="images per proxy batch (default 32)")
     p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
@@ -325,8 +327,11 @@ def _print_report(report: SearchReport) -> None:
 
 
 def _print_trained(report: SearchReport, args: argparse.Namespace) -> None:
+    from nasrank.data import resolve_data
+    from nasrank.spaces import get_space
+
     out = report.trained or []
-    data = args.data or "synthetic"
+    data = resolve_data(get_space(args.space), args.data)
     print_table(
         f"top {len(out)} trained for {args.epochs} epoch(s) on {data}",
         ["architecture", "benchmark", "train acc", "test acc", "seconds", "device"],

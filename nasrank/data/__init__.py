@@ -1,14 +1,19 @@
-"""Data for proxies and training: CIFAR-10/100, image folders, synthetic data, user tensors.
+"""Data for proxies and training: CIFAR-10/100, image folders, synthetic images, token ids
+and graphs, user tensors.
 
-Every source yields an :class:`ImageDataset` (in memory or lazily decoded files) that draws
-reproducible, normalised :class:`Batch` objects::
+Every sample source yields an :class:`ImageDataset` (in memory or lazily decoded files) that
+draws reproducible, normalised :class:`Batch` objects; a graph source gives one whole graph
+as a :class:`Batch` (its nodes are the samples, its edges ``extras["edge_index"]``). The
+data a search space's models take is its ``default_data``; :func:`resolve_data` fits a
+requested spec to it::
 
-    from nasrank.data import load_batch, load_dataset
+    from nasrank.data import load_batch, load_dataset, resolve_data
 
     batch = load_batch("cifar10:/data/cifar-10-batches-py", batch_size=64, seed=0)
     train = load_dataset("images:/data/my-images", split="train", image_size=32)
     for batch in train.iter_batches(128, seed=epoch):
         ...
+    graph = load_batch(resolve_data(get_space("nbgraph"), None))  # graph:2708:1433:7
 """
 
 from __future__ import annotations
@@ -34,7 +39,17 @@ from nasrank.data.dataset import (
     from_tensors,
 )
 from nasrank.data.folder import IMAGE_EXTENSIONS, index_image_folder, load_image_folder
-from nasrank.data.spec import DATA_SOURCES, DataSpec, load_batch, load_dataset, parse_spec
+from nasrank.data.graph import DEFAULT_GRAPH_SIZE, load_graph, save_graph, synthetic_graph
+from nasrank.data.spec import (
+    DATA_SOURCES,
+    SCHEME_KINDS,
+    DataDefaults,
+    DataSpec,
+    load_batch,
+    load_dataset,
+    parse_spec,
+    resolve_data,
+)
 from nasrank.data.synthetic import synthetic_batch, synthetic_dataset
 
 __all__ = [
@@ -42,7 +57,10 @@ __all__ = [
     "ImageDataset",
     "ImageFiles",
     "DataSpec",
+    "DataDefaults",
     "DATA_SOURCES",
+    "SCHEME_KINDS",
+    "DEFAULT_GRAPH_SIZE",
     "CIFAR10_DIRNAME",
     "CIFAR100_DIRNAME",
     "CIFAR10_MEAN",
@@ -59,9 +77,13 @@ __all__ = [
     "load_cifar10",
     "load_cifar100",
     "load_dataset",
+    "load_graph",
     "load_image_folder",
     "parse_spec",
     "read_cifar_batch",
+    "resolve_data",
+    "save_graph",
     "synthetic_batch",
     "synthetic_dataset",
+    "synthetic_graph",
 ]

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nasrank.benchmarks import load_benchmark
-from nasrank.data import load_batch, load_dataset
+from nasrank.data import load_batch, load_dataset, parse_spec, resolve_data
 from nasrank.encodings import EncodingCache
-from nasrank.errors import NasrankError
+from nasrank.errors import DataError, NasrankError
 from nasrank.predictors.featurize import Featurizer, parse_feature_spec
 from nasrank.search._progress import ProgressFactory, silent_progress
 from nasrank.search.base import SEARCHERS, Objective, Searcher, SearchResult, get_searcher
@@ -77,7 +77,7 @@ class TopTraining:
 
     Attributes:
         k: How many (best by objective value over every run).
-        data: Data spec (default: the plan's ``data``, else ``synthetic``).
+        data: Data spec (default: the plan's ``data``, else the space's ``default_data``).
         epochs: Epochs of each training.
         train_size: Class-balanced training samples (default all).
         checkpoint_dir: Checkpoint each training every epoch; the same plan resumes.
@@ -120,7 +120,9 @@ class SearchPlan:
         pool_seed: Seed of a sampled pool and of the engine's batch.
         proxy_source: ``"auto"``, ``"benchmark"``, ``"table"`` or ``"engine"``.
         table: A proxy table's name or path (default: the one shipped for the space).
-        data: Data spec of engine proxies and of ``train_top`` (``None``: synthetic).
+        data: Data spec of engine proxies and of ``train_top`` (``None``: the space's
+            ``default_data``; see :func:`nasrank.data.resolve_data`). One the space's
+            models cannot take fails before any work.
         batch_size: Samples per proxy batch.
         num_classes: Classifier outputs (default: the data's).
         store: Score store of the engine (a path, ``True`` for the default, ``False``).
@@ -182,6 +184,7 @@ class SearchPlan:
             TrainingWorkerFailed: A training worker died; finished ones are reported.
         """
         setup = _Setup.of(self)
+        _check_data(self, setup.space)
         pool, info = _candidates(self, setup, progress)
         if info.notice and on_notice is not None:
             on_notice(info.notice)
@@ -212,6 +215,24 @@ def _check_plan(plan: SearchPlan) -> None:
         raise PlanError("benchmark", "a plan needs a benchmark or an objective")
     if plan.candidates is None and plan.space is None:
         raise PlanError("space", "a plan without candidates needs a search space")
+
+
+def _check_data(plan: SearchPlan, space: SearchSpace | None) -> None:
+    """The plan's data specs must fit the space's models: fail in one line before any
+    work (the engine and the trainings resolve them again where they load them)."""
+    if space is None:
+        return
+    try:
+        resolve_data(space, plan.data)
+        if plan.train_top is not None and plan.train_top.k:
+            train = resolve_data(space, plan.train_top.data or plan.data)
+            if parse_spec(train).kind == "graph":
+                raise DataError(
+                    f"training on a graph ({train!r}) is not supported; --train-top needs "
+                    "a space whose models take images or token ids"
+                )
+    except DataError as exc:
+        raise PlanError("data", str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -342,8 +363,9 @@ def _featurizer(plan: SearchPlan, setup: _Setup) -> Featurizer | None:
         return plan.features
     batch = None
     if "zc-engine" in parse_feature_spec(plan.features):
+        assert setup.space is not None
         batch = load_batch(
-            plan.data or "synthetic", batch_size=plan.batch_size, seed=plan.pool_seed
+            resolve_data(setup.space, plan.data), batch_size=plan.batch_size, seed=plan.pool_seed
         )
     return Featurizer(
         plan.features,
@@ -409,7 +431,7 @@ def _train_picks(
     """Train the plan's top-k picks; the report's ``trained`` grows as each one ends."""
     top = plan.train_top
     assert top is not None and setup.space is not None
-    data = top.data or plan.data or "synthetic"
+    data = resolve_data(setup.space, top.data or plan.data)
     picks = report.best_archs(top.k)
     job = TrainJob(
         setup.space.name,

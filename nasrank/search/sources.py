@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from nasrank.data import load_batch
+from nasrank.data import load_batch, resolve_data
 from nasrank.errors import NasrankError
 from nasrank.proxies import resolve_proxies
 from nasrank.search._progress import ProgressFactory
@@ -85,8 +85,9 @@ class ScoreRequest:
         proxies: Proxy names; ``None`` for the source's default set.
         pool: ``"all"``, ``"benchmark"`` or a number of samples.
         pool_seed: Seed of a sampled pool and of the engine's batch and initialisation.
-        data: Data spec of the engine's batch (``None``: synthetic; a table is used only
-            when this is ``None``, names the table's dataset, or every proxy is data-free).
+        data: Data spec of the engine's batch (``None``: the space's ``default_data``; a
+            table is used only when this is ``None``, names the table's dataset, or every
+            proxy is data-free).
         batch_size: Samples in the engine's batch.
         num_classes: Classifier outputs (``None``: the data's).
         store: Score store of the engine.
@@ -232,7 +233,9 @@ class EngineSource:
     ) -> tuple[CandidatePool, SourceInfo]:
         pool = _base_pool(request, request.pool)
         batch = load_batch(
-            request.data or "synthetic", batch_size=request.batch_size, seed=request.pool_seed
+            resolve_data(request.space, request.data),  # None: the space's default_data
+            batch_size=request.batch_size,
+            seed=request.pool_seed,
         )
         if len(pool) > 2000:
             logger.warning(

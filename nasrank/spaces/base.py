@@ -32,8 +32,8 @@ class SearchSpace(abc.ABC):
     demand with :meth:`build`. Optional capabilities have safe defaults here: the
     space's own encodings (:attr:`encodings`, none), a cell module for cell-level
     graphs (:meth:`cell_module`, none), a dense integer index (:attr:`index_codec`,
-    none) and the data its models take by default (:attr:`default_data`, synthetic
-    images).
+    none) and the data its models take (:attr:`default_data`, synthetic images; see
+    :func:`nasrank.data.resolve_data`).
     """
 
     #: Registry name ("nb201", ...).
@@ -42,8 +42,13 @@ class SearchSpace(abc.ABC):
     description: ClassVar[str]
     #: Shape of one input sample for the default model (C, H, W) or (T,) for tokens.
     input_shape: ClassVar[tuple[int, ...]] = (3, 32, 32)
-    #: Data spec (``nasrank.data``) the space's models take when none is given.
+    #: Data spec (``nasrank.data``) the space's models take when none is given. Its kind
+    #: (images, tokens, graph) is the kind of data the models take at all:
+    #: ``nasrank.data.resolve_data(space, text)`` completes a bare spec from it and
+    #: refuses one of another kind, so a new space sets only this.
     default_data: ClassVar[str] = "synthetic"
+    #: Longest token sequence the models take (position embeddings), ``None``: any.
+    max_seq_len: ClassVar[int | None] = None
 
     @abc.abstractmethod
     def canonical(self, arch: ArchLike) -> str:

@@ -329,6 +329,8 @@ class NBBERTSpace(SearchSpace):
     #: Data spec the CLI scores these models on unless told otherwise: synthetic Zipfian
     #: ids of the ELECTRA vocabulary, sequences of 128 (no text ships with nasrank).
     default_data = f"tokens:{ELECTRA_VOCAB_SIZE}:128"
+    #: ELECTRA-small's position embeddings (``build(max_position_embeddings=512)``).
+    max_seq_len = 512
 
     # ---- ids -------------------------------------------------------------------------
     def canonical(self, arch: ArchLike) -> str:

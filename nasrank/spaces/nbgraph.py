@@ -402,11 +402,18 @@ class NBGraphSpace(SearchSpace):
     no edges (message passing reduces to each layer's self/root term), which is what the
     space contract's plain-tensor forward exercises. ``input_shape`` is ``(1433,)``, Cora's
     feature width, matching the default ``build(..., dataset="cora")``.
+
+    The CLI scores these models on a graph (:attr:`default_data`, a seeded synthetic graph
+    of Cora's size: 2,708 nodes, 1,433 features, 7 classes, random undirected edges), or
+    on ``--data graph:N:F:K`` / ``graph:PATH.npz``; a graph of another feature width or
+    class count builds the network with ``in_channels`` / ``num_classes`` to fit.
     """
 
     name = "nbgraph"
     description = "NAS-Bench-Graph GNN space, 26,206 archs (Qin et al., NeurIPS 2022)"
     input_shape = (1433,)
+    #: A synthetic graph of Cora's size (the default ``build(dataset="cora")`` network's).
+    default_data = f"graph:2708:{DATASETS['cora'].in_channels}:{DATASETS['cora'].num_classes}"
 
     # ---- ids -------------------------------------------------------------------------
     def canonical(self, arch: ArchLike) -> str:

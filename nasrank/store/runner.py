@@ -176,20 +176,21 @@ def score_space(
 def _record_run(
     store: ScoreStore, space: str, data: str, seed: int, batch: Batch, kwargs: Mapping[str, Any]
 ) -> None:
-    """Describe the run's batch and model arguments in the store's ``meta`` table."""
-    store.record_run(
-        space,
-        data,
-        seed,
-        description=batch.source,
-        info={
-            "batch_size": len(batch),
-            "input_shape": list(batch.inputs.shape[1:]),
-            "input_dtype": str(batch.inputs.dtype),
-            "num_classes": batch.num_classes,
-            "build_kwargs": kwargs,
-        },
-    )
+    """Describe the run's batch and model arguments in the store's ``meta`` table (a
+    graph batch also lists its extras, e.g. ``edge_index``, with shape and dtype)."""
+    info: dict[str, Any] = {
+        "batch_size": len(batch),
+        "input_shape": list(batch.inputs.shape[1:]),
+        "input_dtype": str(batch.inputs.dtype),
+        "num_classes": batch.num_classes,
+        "build_kwargs": dict(kwargs),
+    }
+    if batch.extras:
+        info["extras"] = {
+            name: {"shape": list(t.shape), "dtype": str(t.dtype)}
+            for name, t in sorted(batch.extras.items())
+        }
+    store.record_run(space, data, seed, description=batch.source, info=info)
 
 
 class _Counted:

@@ -20,7 +20,7 @@ def test_parse_forms():
     assert parse_spec("cifar10:/data/c10").path == Path("/data/c10")
     assert parse_spec("images:C:\\data\\x").path == Path("C:\\data\\x")  # first ':' only
     assert parse_spec(" CIFAR100:~/c100 ").path == Path("~/c100").expanduser()
-    assert set(DATA_SOURCES.names()) == {"cifar10", "cifar100", "images", "synthetic", "tokens"}
+    assert set(DATA_SOURCES.names()) == {"cifar10", "cifar100", "images", "synthetic", "tokens", "graph"}
 
 
 def test_unknown_scheme_lists_choices_and_closest():

@@ -76,6 +76,6 @@ def test_index_codec_only_for_nb201(space):
 
 def test_default_data():
     assert get_space("nb201").default_data == "synthetic"
-    assert get_space("nbgraph").default_data == "synthetic"
+    assert get_space("nbgraph").default_data == "graph:2708:1433:7"
     assert get_space("nbnlp").default_data.startswith("tokens:")
     assert get_space("nbbert").default_data.startswith("tokens:")
