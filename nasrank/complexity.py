@@ -13,7 +13,7 @@ off-by-one, kept for comparability). Element-wise sums are free. Counts are per 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
@@ -108,6 +108,7 @@ def count_flops(
     input_shape: Sequence[int] = (3, 32, 32),
     *,
     example_input: torch.Tensor | None = None,
+    extras: Mapping[str, torch.Tensor] | None = None,
 ) -> int:
     """FLOPs of one forward pass of ``model`` on one sample (see module docstring).
 
@@ -117,6 +118,8 @@ def count_flops(
         input_shape: Shape of one sample without the batch dimension.
         example_input: A batch to use instead of zeros (e.g. token ids); the count is
             divided by its batch size.
+        extras: Keyword tensors of the forward (``edge_index`` of a graph): the input is
+            then one whole graph, and the count is that of the whole forward.
     """
     total = 0
 
@@ -136,9 +139,9 @@ def count_flops(
         x = example_input
     try:
         model.eval()
-        model(x)
+        model(x, **(extras or {}))
     finally:
         model.train(was_training)
         for h in handles:
             h.remove()
-    return total // x.shape[0]
+    return total if extras else total // x.shape[0]

@@ -10,7 +10,8 @@ Model copies come from :meth:`ProxyContext.copy`; the caller's model is only eve
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import torch
@@ -20,28 +21,53 @@ from torch import nn
 from nasrank.data.batch import Batch
 from nasrank.errors import ProxyComputationError
 
-__all__ = ["ProxyContext", "LossFn", "weight_layers", "WEIGHT_LAYER_TYPES", "BN_TYPES"]
+__all__ = [
+    "ProxyContext",
+    "LossFn",
+    "weight_layers",
+    "linear_layers",
+    "WEIGHT_LAYER_TYPES",
+    "BN_TYPES",
+]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 T = TypeVar("T")
 
 #: Layers whose ``weight`` the gradient/saliency proxies aggregate over (zero-cost-nas and
 #: NASLib use ``nn.Conv2d`` and ``nn.Linear``; any convolution dimensionality is accepted).
+#: Other modules count too when they own a matrix ``weight`` (see :func:`weight_layers`).
 WEIGHT_LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.modules.conv._ConvNd, nn.Linear)
 #: Batch-norm layers (1d/2d/3d, incl. SyncBatchNorm).
 BN_TYPES: tuple[type[nn.Module], ...] = (nn.modules.batchnorm._BatchNorm,)
+#: Modules with a matrix ``weight`` that is a lookup table, not a layer's weights.
+_LOOKUP_TYPES: tuple[type[nn.Module], ...] = (nn.Embedding, nn.EmbeddingBag)
 
 
 def weight_layers(model: nn.Module) -> list[nn.Module]:
-    """Convolution and linear modules of ``model`` that own a ``weight`` parameter,
-    in ``model.modules()`` order, each once."""
+    """The modules of ``model`` whose ``weight`` the gradient proxies aggregate over, in
+    ``model.modules()`` order, each once: convolutions and linears
+    (:data:`WEIGHT_LAYER_TYPES`), and any other module owning a ``weight`` parameter of
+    two or more dimensions (PyG's ``Linear``, ``nn.Bilinear``, GPT-2's ``Conv1D``, ...),
+    embeddings excepted. Normalisation layers (vector weights) are not layers here."""
     out: list[nn.Module] = []
     for m in model.modules():
-        if isinstance(m, WEIGHT_LAYER_TYPES) and isinstance(
-            getattr(m, "weight", None), nn.Parameter
-        ):
+        w = m._parameters.get("weight")
+        if not isinstance(w, nn.Parameter) or isinstance(w, nn.parameter.UninitializedParameter):
+            continue
+        if isinstance(m, WEIGHT_LAYER_TYPES) or (w.dim() >= 2 and not isinstance(m, _LOOKUP_TYPES)):
             out.append(m)
     return out
+
+
+def linear_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``(name, module)`` of the :func:`weight_layers` with a ``(out, in)`` matrix weight
+    (``nn.Linear``, PyG's ``Linear``, ...): the layers computing ``x W^T (+ b)``."""
+    layers = {id(m) for m in weight_layers(model)}
+    return [
+        (n, m)
+        for n, m in model.named_modules()
+        if id(m) in layers and m.weight.dim() == 2 and not isinstance(m, nn.modules.conv._ConvNd)
+    ]
 
 
 class _Failure:
@@ -49,6 +75,18 @@ class _Failure:
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+def main_output(out: Any) -> Any:
+    """The tensor a model's output stands for: itself, a tuple's first item, or a
+    mapping's ``"logits"`` (else its first tensor value); anything else as it is."""
+    if isinstance(out, Mapping):
+        if isinstance(out.get("logits"), torch.Tensor):
+            return out["logits"]
+        return next((v for v in out.values() if isinstance(v, torch.Tensor)), out)
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    return out
 
 
 def describe(exc: BaseException) -> str:
@@ -92,6 +130,14 @@ class ProxyContext:
         self.seed = seed
         self.wanted = wanted
         self._memo: dict[str, Any] = {}
+        #: Exclusive wall seconds of each shared pass (nested passes not counted twice).
+        self.pass_seconds: dict[str, float] = {}
+        #: Pass key -> names of the proxies that used it (to share its cost fairly).
+        self.pass_users: dict[str, set[str]] = {}
+        self.current: str | None = None  # the proxy being computed
+        self._running: list[str] = []  # passes being computed, innermost last
+        self._deps: dict[str, set[str]] = {}  # pass -> passes it used
+        self._nested = [0.0]  # seconds of passes run inside the one being timed
 
     # ---- data ------------------------------------------------------------------------
     @property
@@ -118,14 +164,26 @@ class ProxyContext:
             )
         return x
 
+    @property
+    def extras(self) -> Mapping[str, torch.Tensor]:
+        """Keyword tensors every forward receives (``Batch.extras``, e.g. ``edge_index``)."""
+        return self.batch.extras if self.batch is not None else {}
+
+    def forward(self, model: nn.Module, inputs: torch.Tensor) -> Any:
+        """``model(inputs, **extras)``: every pass calls the model through here."""
+        return model(inputs, **self.extras)
+
     def check_outputs(self, out: Any, what: str = "model output") -> torch.Tensor:
-        """Return ``out`` if it is a finite tensor with a batch dimension, else raise."""
-        if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-            out = out[0]
+        """The logits tensor of ``out`` if finite with a batch dimension, else raise.
+
+        ``out`` may be a tensor, a tuple/list whose first item is one, or a mapping
+        (e.g. a Hugging Face ``ModelOutput``): its ``"logits"``, else its first tensor.
+        """
+        out = main_output(out)
         if not isinstance(out, torch.Tensor):
             raise ProxyComputationError(
-                f"{what} must be a tensor (or a tuple whose first item is one); got "
-                f"{type(out).__name__}"
+                f"{what} must be a tensor, a tuple whose first item is one, or a mapping "
+                f"with 'logits'; got {type(out).__name__}"
             )
         if out.dim() == 0:
             raise ProxyComputationError(f"{what} must have a batch dimension; got a scalar")
@@ -175,14 +233,29 @@ class ProxyContext:
         return model
 
     # ---- memo ------------------------------------------------------------------------
+    @property
+    def pass_time(self) -> float:
+        """Wall seconds spent in shared passes so far in this call."""
+        return self._nested[0]
+
     def memo(self, key: str, stage: str, factory: Callable[[], T]) -> T:
         """Run ``factory`` once per call; later calls return the result or re-raise the
-        same failure as a :class:`ProxyComputationError` prefixed with ``stage``."""
+        same failure as a :class:`ProxyComputationError` prefixed with ``stage``.
+
+        The pass's exclusive time goes to :attr:`pass_seconds` and the current proxy is
+        recorded as one of its users, hit or miss."""
+        if self.current is not None:
+            self.pass_users.setdefault(key, set()).add(self.current)
+        if self._running:
+            self._deps.setdefault(self._running[-1], set()).add(key)
         if key in self._memo:
             value = self._memo[key]
             if isinstance(value, _Failure):
                 raise ProxyComputationError(value.reason)
             return value  # type: ignore[no-any-return]
+        self._nested.append(0.0)
+        self._running.append(key)
+        start = time.perf_counter()
         try:
             value = factory()
         except torch.cuda.OutOfMemoryError:
@@ -193,8 +266,25 @@ class ProxyContext:
                 reason = f"{stage} failed: {reason}"
             self._memo[key] = _Failure(reason)
             raise ProxyComputationError(reason) from exc
+        finally:
+            self._running.pop()
+            elapsed = time.perf_counter() - start
+            self.pass_seconds[key] = elapsed - self._nested.pop()
+            self._nested[-1] += elapsed
         self._memo[key] = value
         return value
+
+    def passes_used(self, proxy: str) -> set[str]:
+        """Every pass ``proxy`` drew on, directly or through another pass (a memo hit on
+        the loss gradients uses the forward they were computed from)."""
+        todo = [k for k, users in self.pass_users.items() if proxy in users]
+        used: set[str] = set()
+        while todo:
+            key = todo.pop()
+            if key not in used:
+                used.add(key)
+                todo.extend(self._deps.get(key, ()))
+        return used
 
     def release(self, prefix: str = "") -> None:
         """Drop memoised results whose key starts with ``prefix`` (all by default)."""

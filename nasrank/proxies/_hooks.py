@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -42,6 +42,7 @@ def capture_outputs(
     inputs_of: bool = False,
     require_all: bool = True,
     reduce: Callable[[nn.Module, object, object], torch.Tensor] | None = None,
+    extras: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Run ``model(inputs)`` once and return the output tensor of each named module
     (the first call's output if a module runs several times).
@@ -51,6 +52,7 @@ def capture_outputs(
         require_all: Raise if a named module did not run; otherwise leave it out.
         reduce: ``(module, args, out) -> tensor`` computed inside the hook and kept
             instead of the activation (e.g. a spectrum), so large activations are not held.
+        extras: Keyword tensors of the forward, ``model(inputs, **extras)``.
     """
     captured: dict[str, torch.Tensor] = {}
     handles = []
@@ -66,7 +68,7 @@ def capture_outputs(
 
         handles.append(module_by_name(model, name).register_forward_hook(hook))
     try:
-        model(inputs)
+        model(inputs, **(extras or {}))
     finally:
         for h in handles:
             h.remove()

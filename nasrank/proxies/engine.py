@@ -15,6 +15,7 @@ afterwards; deterministic algorithms are switched on only inside that context.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -23,13 +24,14 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from nasrank.data.batch import Batch
 from nasrank.errors import DataError, ProxyComputationError
 from nasrank.proxies._context import LossFn, ProxyContext, describe
 from nasrank.proxies.registry import PASS_GROUPS, ProxySpec, resolve_proxies
 
-__all__ = ["score", "ScoreResult", "as_batch", "deterministic"]
+__all__ = ["score", "ScoreResult", "as_batch", "deterministic", "reseed"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +47,11 @@ class ScoreResult(dict[str, float]):
 
     Attributes:
         reasons: Proxy name -> why its score is NaN.
-        seconds: Proxy name -> wall seconds spent on it, including the shared passes it
-            was the first to need (so the group's first proxy carries the pass cost).
+        seconds: Proxy name -> wall seconds spent on it: its own reduction plus an equal
+            share of every shared pass it used (a pass shared by four proxies charges
+            each a quarter), so the seconds add up to the call's proxy time.
+        pass_seconds: Shared pass -> its wall seconds (``"train:forward"``,
+            ``"train:loss_grads"``, ``"per_sample"``, ...), each counted once.
         total_seconds: Wall seconds of the whole call.
         seed: The seed used.
         source: Provenance of the batch.
@@ -56,6 +61,7 @@ class ScoreResult(dict[str, float]):
         super().__init__()
         self.reasons: dict[str, str] = {}
         self.seconds: dict[str, float] = {}
+        self.pass_seconds: dict[str, float] = {}
         self.total_seconds: float = 0.0
         self.seed: int = 0
         self.source: str = ""
@@ -66,6 +72,7 @@ class ScoreResult(dict[str, float]):
             "scores": {k: (None if math.isnan(v) else v) for k, v in self.items()},
             "reasons": dict(self.reasons),
             "seconds": dict(self.seconds),
+            "pass_seconds": dict(self.pass_seconds),
             "total_seconds": self.total_seconds,
             "seed": self.seed,
             "source": self.source,
@@ -138,10 +145,7 @@ def deterministic(seed: int, device: torch.device | None = None) -> Iterator[Non
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     prev_cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
     with torch.random.fork_rng(devices=devices):
-        torch.default_generator.manual_seed(seed)
-        if cuda:
-            with torch.cuda.device(devices[0]):
-                torch.cuda.manual_seed(seed)
+        reseed(seed, device)
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         try:
@@ -149,6 +153,14 @@ def deterministic(seed: int, device: torch.device | None = None) -> Iterator[Non
         finally:
             torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = prev_cudnn
+
+
+def reseed(seed: int, device: torch.device | None = None) -> None:
+    """Seed the CPU RNG and, for a CUDA ``device``, that device's RNG."""
+    torch.default_generator.manual_seed(seed)
+    if device is not None and device.type == "cuda":
+        with torch.cuda.device(device):
+            torch.cuda.manual_seed(seed)
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -209,55 +221,118 @@ def score(
 
     Returns:
         A :class:`ScoreResult` (a ``dict`` name -> float, larger = predicted better).
+        The same inside ``torch.no_grad()`` or ``torch.inference_mode()``: the engine
+        turns gradients on for its own passes.
 
     Raises:
         UnknownNameError: A proxy name is unknown (with a did-you-mean suggestion).
-        DataError: The batch is malformed (see :func:`as_batch`).
+        ValueError: ``proxies`` is empty.
+        DataError: The batch is malformed (see :func:`as_batch`), or ``device`` is a
+            CUDA device this machine does not have.
         TypeError: ``model`` is not an ``nn.Module``.
     """
     specs = resolve_proxies(proxies)
+    if not specs:
+        raise ValueError("no proxies to compute: pass at least one name, or None for all")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     checked = as_batch(batch)
-    dev = torch.device(device) if device is not None else _model_device(model)
-    on_device = checked.to(dev) if checked is not None else None
+    dev = _check_device(torch.device(device) if device is not None else _model_device(model))
+    # the engine differentiates, so it runs in normal autograd mode whatever the caller's
+    # context (torch.no_grad, torch.inference_mode); passes that need no graph turn it off
+    with torch.inference_mode(False), torch.enable_grad():
+        on_device = _normal_tensors(checked.to(dev)) if checked is not None else None
+        result = ScoreResult()
+        result.seed = seed
+        result.source = checked.source if checked is not None else "none"
+        runnable = [s for s in specs if not _refused(result, s, checked)]
+        ctx = ProxyContext(
+            model, on_device, loss_fn=loss_fn, device=dev, seed=seed, wanted=_wanted(runnable)
+        )
+        start = time.perf_counter()
+        # the math attention kernel: deterministic, and differentiable twice (GraSP)
+        with deterministic(seed, dev), sdpa_kernel(SDPBackend.MATH):
+            _run_all(runnable, ctx, result)
+        result.total_seconds = time.perf_counter() - start
+    return _in_order(result, specs)
 
-    result = ScoreResult()
-    result.seed = seed
-    result.source = checked.source if checked is not None else "none"
-    runnable: list[ProxySpec] = []
-    for spec in specs:
-        reason = _unmet_need(spec, checked)
-        if reason is not None:
-            _record_failure(result, spec.name, reason)
-        else:
-            runnable.append(spec)
+
+def _check_device(dev: torch.device) -> torch.device:
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise DataError(f"device {str(dev)!r}: CUDA is not available on this machine")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise DataError(f"device {str(dev)!r}: only {torch.cuda.device_count()} CUDA devices")
+    return dev
+
+
+def _normal_tensors(batch: Batch) -> Batch:
+    """The batch with inference-mode tensors (made under ``torch.inference_mode``) cloned
+    into normal ones, which autograd may save."""
+
+    def normal(t: torch.Tensor) -> torch.Tensor:
+        return t.clone() if t.is_inference() else t
+
+    return dataclasses.replace(
+        batch,
+        inputs=normal(batch.inputs),
+        targets=None if batch.targets is None else normal(batch.targets),
+        extras={k: normal(v) for k, v in batch.extras.items()},
+    )
+
+
+def _refused(result: ScoreResult, spec: ProxySpec, batch: Batch | None) -> bool:
+    reason = _unmet_need(spec, batch)
+    if reason is not None:
+        _record_failure(result, spec.name, reason)
+    return reason is not None
+
+
+def _wanted(specs: Sequence[ProxySpec]) -> dict[str, frozenset[str]]:
+    """Group -> every artifact the call's proxies of that group read (one pass each)."""
     wanted: dict[str, frozenset[str]] = {}
-    for spec in runnable:
+    for spec in specs:
         wanted[spec.group] = wanted.get(spec.group, frozenset()) | spec.requires
-    ctx = ProxyContext(model, on_device, loss_fn=loss_fn, device=dev, seed=seed, wanted=wanted)
+    return wanted
 
-    start = time.perf_counter()
+
+def _run_all(runnable: list[ProxySpec], ctx: ProxyContext, result: ScoreResult) -> None:
+    """Run the proxies group by group, releasing each group's passes after its last
+    proxy, and charge every proxy its reduction plus its share of the passes it used."""
     order = {g: i for i, g in enumerate(PASS_GROUPS)}
-    runnable.sort(key=lambda s: order[s.group])
-    with deterministic(seed, dev):
-        for i, spec in enumerate(runnable):
-            t0 = time.perf_counter()
-            value, reason = _run_one(spec, ctx)
-            result.seconds[spec.name] = time.perf_counter() - t0
-            if reason is None:
-                result[spec.name] = value
-            else:
-                _record_failure(result, spec.name, reason)
-            last_of_group = i + 1 == len(runnable) or runnable[i + 1].group != spec.group
-            if last_of_group:
-                ctx.release()
+    runnable = sorted(runnable, key=lambda s: order[s.group])
+    own: dict[str, float] = {}
+    for i, spec in enumerate(runnable):
+        t0, passes0 = time.perf_counter(), ctx.pass_time
+        # every proxy starts from the seeded RNG state (dropout draws), as when alone
+        reseed(ctx.seed, ctx.device)
+        ctx.current = spec.name
+        value, reason = _run_one(spec, ctx)
+        ctx.current = None
+        own[spec.name] = (time.perf_counter() - t0) - (ctx.pass_time - passes0)
+        if reason is None:
+            result[spec.name] = value
+        else:
+            _record_failure(result, spec.name, reason)
+        if i + 1 == len(runnable) or runnable[i + 1].group != spec.group:
+            ctx.release()
     ctx.release()
-    result.total_seconds = time.perf_counter() - start
-    # report in the order asked for
+    result.pass_seconds = dict(ctx.pass_seconds)
+    used = {name: ctx.passes_used(name) for name in own}
+    for name, seconds in own.items():
+        shares = [
+            ctx.pass_seconds.get(key, 0.0) / sum(key in u for u in used.values())
+            for key in used[name]
+        ]
+        result.seconds[name] = seconds + sum(shares)
+
+
+def _in_order(result: ScoreResult, specs: Sequence[ProxySpec]) -> ScoreResult:
+    """``result`` with its scores in the order they were asked for."""
     ordered = ScoreResult()
     ordered.update({s.name: result[s.name] for s in specs})
-    ordered.reasons, ordered.seconds = result.reasons, result.seconds
+    ordered.reasons, ordered.seconds, ordered.pass_seconds = (
+        result.reasons, result.seconds, result.pass_seconds
+    )
     ordered.total_seconds, ordered.seed, ordered.source = (
         result.total_seconds, result.seed, result.source
     )

@@ -15,7 +15,7 @@ _K = 1e-5
 
 @register_proxy(
     "epe_nas", needs_data=True, needs_labels=True, needs_grad=True, group="train",
-    requires={"jacobian"},
+    requires={"jacobian"}, version="2",
 )
 def epe_nas(ctx: ProxyContext) -> float:
     """EPE-NAS (Lopes et al., "EPE-NAS: Efficient Performance Estimation Without Training
@@ -27,6 +27,10 @@ def epe_nas(ctx: ProxyContext) -> float:
     100 classes the paper's variant is used: ``s_c`` divided by the class size and the
     score ``sum_c sum_c' |s_c - s_c'| / C``. The number of classes is the model's output
     width. Larger = predicted better.
+
+    Token-id models: the ids have no gradient, so ``x_n`` is generalised to the output of
+    the embedding table that reads them (the network's continuous input), as for any
+    layer after a lookup; version 2 (version 1 was NaN on token ids).
 
     Reference implementation: NASLib ``measures/epe_nas.py`` (after the authors' code).
     """

@@ -13,7 +13,7 @@ __all__ = ["fisher"]
 
 @register_proxy(
     "fisher", needs_data=True, needs_labels=True, needs_grad=True, group="train",
-    requires={"loss_grads", "fisher"},
+    requires={"loss_grads", "fisher"}, version="2",
 )
 def fisher(ctx: ProxyContext) -> float:
     """Fisher (Theis et al., "Faster gaze prediction with dense networks and Fisher

@@ -13,7 +13,7 @@ __all__ = ["grad_norm"]
 
 @register_proxy(
     "grad_norm", needs_data=True, needs_labels=True, needs_grad=True, group="train",
-    requires={"loss_grads"},
+    requires={"loss_grads"}, version="2",
 )
 def grad_norm(ctx: ProxyContext) -> float:
     """Gradient norm (Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021).

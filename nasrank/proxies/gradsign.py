@@ -13,7 +13,7 @@ __all__ = ["gradsign"]
 
 @register_proxy(
     "gradsign", needs_data=True, needs_labels=True, needs_grad=True, group="per_sample",
-    requires={"sign_sum"},
+    requires={"sign_sum"}, version="2",
 )
 def gradsign(ctx: ProxyContext) -> float:
     """GradSign (Zhang & Jia, "GradSign: Model Performance Inference with Theoretical
@@ -26,6 +26,11 @@ def gradsign(ctx: ProxyContext) -> float:
     run alone (batch norm normalises it with its own statistics, as the reference's loop
     over single-sample batches does); ``theta`` ranges over conv/linear weights, as in the
     reference. Larger = predicted better.
+
+    On a batch whose samples share one forward (a graph: ``extras`` such as
+    ``edge_index``), the samples are the first 64 nodes and each one's gradient is that
+    of its own loss under the whole graph's forward (version 2; version 1 refused such
+    batches).
 
     Reference implementation: cmu-catalyst/GradSign ``measures/gradsign.py``.
     """

@@ -13,7 +13,7 @@ __all__ = ["grasp"]
 
 @register_proxy(
     "grasp", needs_data=True, needs_labels=True, needs_grad=True, group="train",
-    requires={"loss_grads", "hvp"},
+    requires={"loss_grads", "hvp"}, version="2",
 )
 def grasp(ctx: ProxyContext) -> float:
     """GraSP (Wang et al., "Picking Winning Tickets Before Training by Preserving Gradient

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
 from nasrank.errors import ProxyComputationError
-from nasrank.proxies._context import ProxyContext
+from nasrank.proxies._context import ProxyContext, linear_layers
 from nasrank.proxies._hooks import capture_outputs, module_by_name
 from nasrank.proxies.registry import register_proxy
 
@@ -48,16 +49,20 @@ def _states_read(module: nn.Module, outputs: torch.Tensor) -> torch.Tensor:
     return torch.cat([first, rest], dim=time_dim)
 
 
-def _fallback_states(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+def _fallback_states(
+    model: nn.Module, inputs: torch.Tensor, extras: Mapping[str, torch.Tensor] | None
+) -> torch.Tensor:
     """For a model without recurrent layers: its last hidden representation, the input
     of its final ``nn.Linear`` (the classifier's features)."""
-    linears = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    linears = [n for n, _ in linear_layers(model)]
     if not linears:
         raise ProxyComputationError(
             "found no recurrent or linear layer; name the hidden-state module with "
             "hidden_covariance_score(model, inputs, module=NAME)"
         )
-    ran = capture_outputs(model, inputs, linears, inputs_of=True, require_all=False)
+    ran = capture_outputs(
+        model, inputs, linears, inputs_of=True, require_all=False, extras=extras
+    )
     last = [n for n in linears if n in ran]
     if not last:
         raise ProxyComputationError("no linear layer ran in the forward pass")
@@ -65,19 +70,24 @@ def _fallback_states(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
 
 
 def _model_score(
-    model: nn.Module, inputs: torch.Tensor, module: str | None, layer: int, initial_state: bool
+    model: nn.Module,
+    inputs: torch.Tensor,
+    module: str | None,
+    layer: int,
+    initial_state: bool,
+    extras: Mapping[str, torch.Tensor] | None = None,
 ) -> float:
     """The score of ``model`` as given (the callers pass their own copy in eval mode)."""
     if module is None:
         names = hidden_state_modules(model)
         if not names and layer == 0:
-            return _score(_fallback_states(model, inputs))
+            return _score(_fallback_states(model, inputs, extras))
         if not 0 <= layer < len(names):
             raise ProxyComputationError(
                 f"layer {layer} out of range; the model has {len(names)} recurrent layers"
             )
         module = names[layer]
-    out = capture_outputs(model, inputs, [module])[module]
+    out = capture_outputs(model, inputs, [module], extras=extras)[module]
     return _score(_states_read(module_by_name(model, module), out) if initial_state else out)
 
 
@@ -134,7 +144,7 @@ def hidden_covariance_score(
     needs_grad=False,
     group="static",
     min_batch=1,
-    version="2",
+    version="3",
 )
 def hidden_covariance(ctx: ProxyContext) -> float:
     """Hidden covariance (Serianni & Kalita, "Training-free Neural Architecture Search for
@@ -153,4 +163,4 @@ def hidden_covariance(ctx: ProxyContext) -> float:
     better. Other layers, any hidden-state module, outputs ``h_1..h_T`` instead:
     :func:`hidden_covariance_score`.
     """
-    return _model_score(ctx.copy().eval(), ctx.inputs, None, 0, initial_state=True)
+    return _model_score(ctx.copy().eval(), ctx.inputs, None, 0, True, ctx.extras)

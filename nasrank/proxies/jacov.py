@@ -15,7 +15,7 @@ _K = 1e-5
 
 @register_proxy(
     "jacov", needs_data=True, needs_labels=False, needs_grad=True, group="train",
-    requires={"jacobian"}, min_batch=2,
+    requires={"jacobian"}, min_batch=2, version="2",
 )
 def jacov(ctx: ProxyContext) -> float:
     """Jacobian covariance (Mellor et al., "Neural Architecture Search without Training",
@@ -25,6 +25,10 @@ def jacov(ctx: ProxyContext) -> float:
     batch statistics); with ``Sigma = corrcoef(J)`` (N x N) and its eigenvalues
     ``lambda``, the score is ``-sum(log(lambda + k) + 1 / (lambda + k))``, ``k = 1e-5``.
     Larger (less correlated Jacobians) = predicted better.
+
+    Token-id models: the ids have no gradient, so ``x_n`` is generalised to the output of
+    the embedding table that reads them (the network's continuous input), as for any
+    layer after a lookup; version 2 (version 1 was NaN on token ids).
 
     Reference implementation: NASLib ``measures/jacov.py`` (after BayesWatch's code).
     """

@@ -11,7 +11,7 @@ __all__ = ["l2_norm"]
 
 
 @register_proxy(
-    "l2_norm", needs_data=False, needs_labels=False, needs_grad=False, group="static",
+    "l2_norm", needs_data=False, needs_labels=False, needs_grad=False, group="static", version="2",
 )
 def l2_norm(ctx: ProxyContext) -> float:
     """L2 norm (Abdelfattah et al., ICLR 2021; NAS-Bench-Suite-Zero, Krishnakumar et al.,

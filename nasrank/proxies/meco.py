@@ -32,7 +32,7 @@ def meco(ctx: ProxyContext) -> float:
 
     Reference implementation: HamsterMimi/MeCo ``correlation/foresight/pruners/measures/meco.py``.
     """
-    values = train_forward(ctx).meco_values
+    values = train_forward(ctx).artifact("meco")
     if not values:
         raise ProxyComputationError("no module produced a (N, C, ...) feature map to correlate")
     return float(torch.stack(values).sum())

@@ -13,7 +13,7 @@ __all__ = ["plain"]
 
 @register_proxy(
     "plain", needs_data=True, needs_labels=True, needs_grad=True, group="train",
-    requires={"loss_grads"},
+    requires={"loss_grads"}, version="2",
 )
 def plain(ctx: ProxyContext) -> float:
     """Plain saliency (Mozer & Smolensky, "Skeletonization: A Technique for Trimming the

@@ -13,7 +13,7 @@ __all__ = ["snip"]
 
 @register_proxy(
     "snip", needs_data=True, needs_labels=True, needs_grad=True, group="train",
-    requires={"loss_grads"},
+    requires={"loss_grads"}, version="2",
 )
 def snip(ctx: ProxyContext) -> float:
     """SNIP (Lee et al., "SNIP: Single-shot Network Pruning based on Connection

@@ -15,12 +15,40 @@ from nasrank.proxies.registry import register_proxy
 __all__ = ["synflow"]
 
 
-def _identity(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
+#: Normalisation layers switched off: batch norm as in the reference, and the others
+#: likewise (on the constant linearised input a LayerNorm outputs its bias, zero at
+#: initialisation, which would cut every path through it).
+_NORM_TYPES: tuple[type[nn.Module], ...] = (
+    *BN_TYPES,
+    nn.LayerNorm,
+    nn.GroupNorm,
+    nn.modules.instancenorm._InstanceNorm,
+    nn.RMSNorm,
+    nn.LocalResponseNorm,
+)
+
+
+def _identity(self: nn.Module, x: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
     return x
 
 
+def _ones_output(module: nn.Module, args: object, output: torch.Tensor) -> torch.Tensor:
+    return torch.ones_like(output)
+
+
+def _embeddings_output_ones(model: nn.Module) -> None:
+    """Make every embedding table of ``model`` (a throwaway copy) output all ones."""
+    tables = [m for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+    if not tables:
+        raise ProxyComputationError(
+            "token-id inputs but no nn.Embedding/nn.EmbeddingBag to give the all-ones input"
+        )
+    for table in tables:
+        table.register_forward_hook(_ones_output)
+
+
 @register_proxy(
-    "synflow", needs_data=False, needs_labels=False, needs_grad=True, group="synflow",
+    "synflow", needs_data=False, needs_labels=False, needs_grad=True, group="synflow", version="2",
 )
 def synflow(ctx: ProxyContext) -> float:
     """SynFlow (Tanaka et al., "Pruning neural networks without any data by iteratively
@@ -28,10 +56,19 @@ def synflow(ctx: ProxyContext) -> float:
     (ICLR 2021).
 
     On a copy: batch norm switched off (its forward replaced by the identity, as
-    zero-cost-nas/NASLib do for ``synflow``: ``bn=False``), eval mode (no dropout),
+    zero-cost-nas/NASLib do for ``synflow``: ``bn=False``; the same for layer, group,
+    instance and RMS norm, which the reference's CNNs do not have), eval mode (no dropout),
     double precision, every parameter and buffer replaced by its absolute value
     (sign-linearised network); ``R = sum(f(1))`` for an all-ones input of one sample of
-    the batch's shape; score = ``log(sum over conv/linear weights w of |w * dR/dw|)``.
+    the batch's shape (for a batch with extras, such as a graph, one all-ones input
+    of the whole batch's shape); score = ``log(sum over weight layers w of |w * dR/dw|)``
+    (embedding tables excluded, as conv/linear-only references do).
+
+    Token-id models (integer inputs) have no all-ones input; the continuous input of
+    such a network is the output of its embedding tables, so the data-free input is
+    generalised to that: every ``nn.Embedding``/``nn.EmbeddingBag`` returns all ones
+    (token, position and segment embeddings alike) for one sequence of the batch's
+    length. Token ids without an embedding table give NaN with that reason.
 
     The log is the transform NASLib's ``ZeroCost`` predictor applies before storing
     NAS-Bench-Suite-Zero's synflow scores (monotone, so rankings are unchanged); it keeps
@@ -41,11 +78,12 @@ def synflow(ctx: ProxyContext) -> float:
 
     Reference implementation: SamsungLabs/zero-cost-nas ``measures/synflow.py``.
     """
-    x = ctx.float_inputs()
+    tokens = not ctx.inputs.is_floating_point()
+    x = ctx.inputs if tokens else ctx.float_inputs()
     model = ctx.copy()
     model.eval()
     for m in model.modules():
-        if isinstance(m, BN_TYPES):
+        if isinstance(m, _NORM_TYPES):
             m.forward = types.MethodType(_identity, m)  # type: ignore[method-assign]
     model.double()
     with torch.no_grad():
@@ -55,8 +93,14 @@ def synflow(ctx: ProxyContext) -> float:
     layers = weight_layers(model)
     if not layers:
         raise ProxyComputationError("the model has no convolution or linear layers")
-    ones = torch.ones((1, *x.shape[1:]), dtype=torch.float64, device=x.device)
-    out = ctx.check_outputs(model(ones), "output of the sign-linearised double model")
+    # one sample of the batch's shape; a batch with extras (a graph) is one whole input
+    shape = x.shape if ctx.extras else (1, *x.shape[1:])
+    if tokens:
+        _embeddings_output_ones(model)
+        ones = torch.zeros(shape, dtype=x.dtype, device=x.device)  # ids unused: tables give 1
+    else:
+        ones = torch.ones(shape, dtype=torch.float64, device=x.device)
+    out = ctx.check_outputs(ctx.forward(model, ones), "output of the sign-linearised double model")
     weights = [m.weight for m in layers]
     grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
     total = 0.0

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
 from nasrank.complexity import count_params
 from nasrank.errors import ProxyComputationError
-from nasrank.proxies._context import ProxyContext
+from nasrank.proxies._context import ProxyContext, linear_layers
 from nasrank.proxies._hooks import _first_tensor, capture_outputs
 from nasrank.proxies.registry import register_proxy
 
@@ -25,14 +25,16 @@ def ffn_modules(model: nn.Module) -> list[str]:
 
     A model may declare them with ``ffn_linear_names()`` (nasrank's NAS-Bench-BERT model
     does: one per encoder layer, also for layers with 3 stacked FFN layers); otherwise
-    every ``nn.Linear`` that expands its input (``out > in``), which is the first layer of
-    a standard transformer FFN, or every ``nn.Linear`` if none expands.
+    every linear layer (``nn.Linear``, PyG's ``Linear``, ...: see
+    :func:`~nasrank.proxies._context.linear_layers`) that expands its input (``out > in``),
+    which is the first layer of a standard transformer FFN, or every linear layer if none
+    expands.
     """
     declared = getattr(model, "ffn_linear_names", None)
     if callable(declared):
         return list(declared())
-    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    expanding = [n for n, m in linears if m.out_features > m.in_features]
+    linears = linear_layers(model)
+    expanding = [n for n, m in linears if m.weight.shape[0] > m.weight.shape[1]]
     names = expanding or [n for n, _ in linears]
     if not names:
         raise ProxyComputationError(
@@ -116,10 +118,18 @@ def _spectrum(m: nn.Module, args: object, out: object) -> torch.Tensor:
 
 
 def _score(
-    model: nn.Module, inputs: torch.Tensor, names: Sequence[str], eta: float, *, explicit: bool
+    model: nn.Module,
+    inputs: torch.Tensor,
+    names: Sequence[str],
+    eta: float,
+    *,
+    explicit: bool,
+    extras: Mapping[str, torch.Tensor] | None = None,
 ) -> float:
     # Discovered layers that never run (unused modules) are skipped; named ones must run.
-    spectra = capture_outputs(model, inputs, names, require_all=explicit, reduce=_spectrum)
+    spectra = capture_outputs(
+        model, inputs, names, require_all=explicit, reduce=_spectrum, extras=extras
+    )
     if not spectra:
         raise ProxyComputationError("none of the linear layers ran in the forward pass")
     return float(count_params(model) * sum(_count(ev, eta) for ev in spectra.values()))
@@ -156,7 +166,7 @@ def wpca_score(
     needs_grad=False,
     group="static",
     min_batch=2,
-    version="2",
+    version="3",
 )
 def wpca(ctx: ProxyContext) -> float:
     """W-PCA (Wang, "W-PCA Based Gradient-Free Proxy for Efficient Search of Lightweight
@@ -175,4 +185,4 @@ def wpca(ctx: ProxyContext) -> float:
     SVD of the activations; for an expanding linear layer from its (smaller) input side.
     """
     model = ctx.copy().eval()
-    return _score(model, ctx.inputs, ffn_modules(model), ETA, explicit=False)
+    return _score(model, ctx.inputs, ffn_modules(model), ETA, explicit=False, extras=ctx.extras)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from nasrank.errors import ProxyComputationError
-from nasrank.proxies._context import BN_TYPES, WEIGHT_LAYER_TYPES, ProxyContext
+from nasrank.proxies._context import BN_TYPES, ProxyContext, weight_layers
 from nasrank.proxies.registry import register_proxy
 
 __all__ = ["zen"]
@@ -23,8 +23,9 @@ def _gaussian_init(model: nn.Module, gen: torch.Generator) -> None:
     """Zen-NAS's ``network_weight_gaussian_init``: conv/linear weights N(0, 1), biases 0,
     normalisation layers weight 1 / bias 0."""
     with torch.no_grad():
+        layers = {id(m) for m in weight_layers(model)}
         for m in model.modules():
-            if isinstance(m, WEIGHT_LAYER_TYPES):
+            if id(m) in layers:
                 w = m.weight
                 w.copy_(torch.randn(w.shape, generator=gen, dtype=w.dtype))
                 if getattr(m, "bias", None) is not None:
@@ -37,7 +38,7 @@ def _gaussian_init(model: nn.Module, gen: torch.Generator) -> None:
 
 
 @register_proxy(
-    "zen", needs_data=False, needs_labels=False, needs_grad=False, group="zen",
+    "zen", needs_data=False, needs_labels=False, needs_grad=False, group="zen", version="2",
 )
 def zen(ctx: ProxyContext) -> float:
     """Zen-Score (Lin et al., "Zen-NAS: A Zero-Shot NAS for High-Performance Image
@@ -96,11 +97,11 @@ def zen(ctx: ProxyContext) -> float:
                 if isinstance(m, BN_TYPES)]
     try:
         with torch.no_grad():
-            out_clean = ctx.check_outputs(model(clean))
+            out_clean = ctx.check_outputs(ctx.forward(model, clean))
             f_clean = pooled_inputs[-1] if pooled_inputs else out_clean
             record_bn = False
             pooled_inputs.clear()
-            out_mixed = ctx.check_outputs(model(clean + MIXUP_GAMMA * noise))
+            out_mixed = ctx.check_outputs(ctx.forward(model, clean + MIXUP_GAMMA * noise))
             f_mixed = pooled_inputs[-1] if pooled_inputs else out_mixed
     finally:
         for h in handles:

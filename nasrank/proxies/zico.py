@@ -16,7 +16,7 @@ __all__ = ["zico"]
 
 @register_proxy(
     "zico", needs_data=True, needs_labels=True, needs_grad=True, group="per_sample",
-    requires={"moments"}, min_batch=2,
+    requires={"moments"}, min_batch=2, version="2",
 )
 def zico(ctx: ProxyContext) -> float:
     """ZiCo (Li et al., "ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on
@@ -27,7 +27,8 @@ def zico(ctx: ProxyContext) -> float:
     taken over the training samples (paper, Eq. 9). We use the per-sample gradients of the
     batch (shared with GradSign) as the samples; the authors' code approximates them with
     a few mini-batch gradients. Layers whose sum is 0 are skipped, as in the reference.
-    Larger = predicted better.
+    Larger = predicted better. On a graph batch the samples are its first 64 nodes, each
+    with the gradient of its own loss under the whole graph's forward (version 2).
 
     Reference implementation: SLDGroup/ZiCo ``ZeroShotProxy/compute_zico.py``.
     """

@@ -13,6 +13,8 @@ test per registry entry and per check (pytest itself is only imported by them)::
     nt.check_space("nb201")                       # a name, a class or an instance
     nt.check_predictor(lambda: GBDTPredictor(n_estimators=60))
     nt.check_searcher(MySearcher, options={"population_size": 8})
+    nt.check_zoo_case("vit")                      # every proxy on one model family
+    nt.check_model(make_my_model, my_batch)       # ... or on a model of your own
 
     @nt.parametrize_registry(SEARCHERS)
     def test_searcher_contract(name):
@@ -20,7 +22,8 @@ test per registry entry and per check (pytest itself is only imported by them)::
 
 Modules: :mod:`~nasrank.testing.proxies`, :mod:`~nasrank.testing.spaces`,
 :mod:`~nasrank.testing.predictors`, :mod:`~nasrank.testing.searchers` (the contracts, each
-with its individual checks), :mod:`~nasrank.testing.toy` (the toy search problem).
+with its individual checks), :mod:`~nasrank.testing.zoo` (every proxy on fifteen model
+families, or on a model of yours), :mod:`~nasrank.testing.toy` (the toy search problem).
 """
 
 from __future__ import annotations
@@ -35,6 +38,15 @@ from nasrank.testing.predictors import (
 from nasrank.testing.proxies import TINY_MODELS, check_proxy, check_shared_passes
 from nasrank.testing.searchers import FAST_OPTIONS, SEARCHER_CHECKS, check_searcher
 from nasrank.testing.spaces import SPACE_CHECKS, check_space
+from nasrank.testing.zoo import (
+    ZOO,
+    ZOO_CHECKS,
+    ZooCase,
+    ZooRow,
+    check_model,
+    check_zoo_case,
+    zoo_table,
+)
 
 __all__ = [
     "FAST_OPTIONS",
@@ -42,13 +54,20 @@ __all__ = [
     "SEARCHER_CHECKS",
     "SPACE_CHECKS",
     "TINY_MODELS",
+    "ZOO",
+    "ZOO_CHECKS",
+    "ZooCase",
+    "ZooRow",
     "check_predictor",
     "check_proxy",
     "check_searcher",
+    "check_model",
     "check_shared_passes",
     "check_space",
+    "check_zoo_case",
     "graph_problem",
     "monotone_problem",
     "parametrize_checks",
     "parametrize_registry",
+    "zoo_table",
 ]

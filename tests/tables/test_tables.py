@@ -237,11 +237,11 @@ def test_the_shipped_table():
 
 
 def test_stale_proxies(tmp_path):
-    meta = {"versions": {"params": "0+nasrank-0.0.1", "flops": "1+nasrank-9.9"}}
+    meta = {"versions": {"params": "0+nasrank-0.0.1", "meco": "1+nasrank-9.9"}}
     table = ProxyTable.from_arrays(
-        "s", "nb201", ALL[:1], ["params", "flops", "nwot"], np.zeros((1, 3)), meta
+        "s", "nb201", ALL[:1], ["params", "meco", "nwot"], np.zeros((1, 3)), meta
     )
-    assert table.stale_proxies() == ["params"]  # flops: same definition; nwot: unrecorded
+    assert table.stale_proxies() == ["params"]  # meco: same definition; nwot: unrecorded
 
 
 def test_malformed_rows_are_refused():
