@@ -8,6 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+#: Largest seed torch's generators take (a signed 64-bit integer).
+MAX_SEED = 2**63 - 1
+
+
+def seed_arg(text: str) -> int:
+    """argparse ``type`` of a seed: an integer in ``0..MAX_SEED`` (else exit 2, one line)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer 0..2**63-1, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"seeds are integers 0..2**63-1, got {text}")
+    return value
+
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """``--data``, ``--batch-size``, ``--seed``; ``--data`` defaults to the space's own
@@ -26,7 +40,7 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
         default=64,
         help="samples per proxy batch (default 64; a graph is always used whole)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed for the batch and the proxies")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed for the batch and the proxies")
 
 
 def resolve_cli_data(args: argparse.Namespace, space: Any) -> str:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasrank.cli._common import add_executor_arguments, cli_executor
+from nasrank.cli._common import MAX_SEED, add_executor_arguments, cli_executor, seed_arg
 from nasrank.cli._output import print_table, progress, write_json
 from nasrank.errors import NasrankError
 
@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 #: Size of the sampled pool when proxies must be computed by the engine (see
 #: :data:`nasrank.search.plan.DEFAULT_ENGINE_POOL`; kept here so ``--help`` needs no torch).
 DEFAULT_ENGINE_POOL = 64
+#: Most seeds one ``--seeds`` may name (a typo such as ``0..100000000`` is an error).
+MAX_SEEDS = 10_000
 
 
 def add_parser(sub: Any) -> None:
@@ -98,7 +100,9 @@ def _add_score_arguments(p: argparse.ArgumentParser) -> None:
         help="candidates: all (finite space), benchmark (its archs) or N samples "
         f"(default: benchmark, or {DEFAULT_ENGINE_POOL} samples when the engine scores them)",
     )
-    p.add_argument("--pool-seed", type=int, default=0, help="seed of a sampled pool (default 0)")
+    p.add_argument(
+        "--pool-seed", type=seed_arg, default=0, help="seed of a sampled pool (default 0)"
+    )
     p.add_argument(
         "--proxy-source",
         choices=("auto", "benchmark", "table", "engine"),
@@ -202,8 +206,12 @@ def parse_seeds(text: str) -> list[int]:
                 raise UsageError(
                     f"--seeds range {part!r} is empty; write LOW..HIGH with LOW <= HIGH"
                 )
+            if hi > MAX_SEED or len(seeds) + hi - lo + 1 > MAX_SEEDS:
+                raise UsageError(
+                    f"--seeds {part!r}: at most {MAX_SEEDS} seeds, each 0..2**63-1"
+                )
             seeds.extend(range(lo, hi + 1))
-        elif re.fullmatch(r"\d+", part):
+        elif re.fullmatch(r"\d+", part) and int(part) <= MAX_SEED:
             seeds.append(int(part))
         else:
             raise UsageError(

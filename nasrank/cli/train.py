@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nasrank.cli._common import seed_arg
 from nasrank.cli._output import print_table, progress, write_json
 
 _RUN_FILE = "run.json"
@@ -56,7 +57,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--weight-decay", type=float, default=5e-4, help="weight decay (default 5e-4)")
     p.add_argument("--no-augment", action="store_true", help="no random crop / horizontal flip")
-    p.add_argument("--seed", type=int, default=0, help="seed of data selection and training")
+    p.add_argument("--seed", type=seed_arg, default=0, help="seed of data selection and training")
     p.add_argument("--checkpoint-dir", metavar="DIR", help="checkpoint every epoch; resume from it")
     p.add_argument(
         "--device", choices=("cpu", "cuda"), help="default: cuda when available, else cpu"
@@ -74,8 +75,6 @@ def _check_sizes(args: argparse.Namespace) -> None:
         raise UsageError(f"--val-size must be >= 0, got {args.val_size}")
     if args.test_size is not None and args.test_size < 0:
         raise UsageError(f"--test-size must be >= 0, got {args.test_size}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
 
 
 def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any]:

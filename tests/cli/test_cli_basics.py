@@ -147,3 +147,34 @@ def test_progress_in_a_log_is_quiet_for_short_work_and_periodic_for_long(capsys,
     assert lines[-1].startswith("scoring: 4/4 (100.0 %)") and "ETA" not in lines[-1]
     monkeypatch.setenv("NASRANK_PROGRESS", "0")
     assert work(4) == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["score", "--space", "nb201", "--arch", CONV, "--proxies", "params",
+         "--seed", "99999999999999999999"],
+        ["correlate", "--space", "nb201", "--benchmark", "nb201-analog", "--seed", "-1"],
+        ["score-space", "--space", "nb201", "--pool", "3", "--seed", "-1"],
+        ["train", "--space", "nb201", "--arch", CONV, "--seed", "x"],
+        ["search", "--pool-seed", "-3"],
+        ["search", "--seeds", "0..100000000"],
+        ["search", "--seeds", "9223372036854775808"],
+    ],
+)  # fmt: skip
+def test_bad_seeds_are_one_line_exit_2_before_any_work(capsys, argv):
+    code = None
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors exit from inside the parser
+        code = exc.code
+    assert code == 2
+    assert "seed" in _one_line_error(capsys)
+
+
+def test_the_largest_seed_is_accepted(tmp_path):
+    out = tmp_path / "s.json"
+    argv = ["score", "--space", "nb201", "--arch", CONV, "--proxies", "params",
+            "--seed", str(2**63 - 1), "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    assert json.loads(out.read_text())["scores"]["params"] > 0
