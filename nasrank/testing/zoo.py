@@ -237,15 +237,20 @@ class ResNetReLU(nn.Module):
         return self.head(torch.flatten(self.pool(self.blocks(self.stem(x))), 1))
 
 
+def _conv_bn_twice(first: nn.Module, second: nn.Module) -> nn.Sequential:
+    """Conv(3->8)-BN-``first``, conv(8->16, stride 2)-BN-``second``."""
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), first,
+        nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), second,
+    )  # fmt: skip
+
+
 class GeluSiluCNN(nn.Module):
     """Conv-BN-GELU, conv-BN-SiLU, pooling, linear: smooth activations, no ReLU."""
 
     def __init__(self, classes: int = 4) -> None:
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.GELU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.SiLU(),
-        )
+        self.features = _conv_bn_twice(nn.GELU(), nn.SiLU())
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = nn.Linear(16, classes)
 
@@ -413,10 +418,7 @@ class _SmallCNN(nn.Module):
 
     def __init__(self, classes: int = 4) -> None:
         super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-        )
+        self.features = _conv_bn_twice(nn.ReLU(), nn.ReLU())
         self.head = nn.Linear(16, classes)
 
     def logits_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
