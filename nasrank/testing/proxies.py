@@ -39,6 +39,7 @@ __all__ = [
     "check_proxy_documented",
     "check_proxy_on",
     "check_shared_passes",
+    "same_score",
 ]
 
 
@@ -161,10 +162,14 @@ def assert_untouched(model: nn.Module, before: dict[str, object], what: str = ""
     prefix = f"{what}: " if what else ""
     for key in ("modes", "requires_grad", "dtypes"):
         assert after[key] == before[key], f"{prefix}the caller's model {key} changed"
-    grads = after["grads"]
-    assert isinstance(grads, list) and all(g is None for g in grads), (
-        f"{prefix}gradients were left on the caller's model"
-    )
+    grads_before, grads = before["grads"], after["grads"]
+    assert isinstance(grads_before, list) and isinstance(grads, list)
+    for i, (g0, g1) in enumerate(zip(grads_before, grads)):
+        # no .grad stays none; a stale one must come back as it was, not zeroed or added to
+        assert g0 is not None or g1 is None, f"{prefix}gradients were left on the caller's model"
+        assert g0 is None or (g1 is not None and torch.equal(g0, g1)), (
+            f"{prefix}.grad of parameter {i} of the caller's model changed"
+        )
     state_before, state_after = before["state"], after["state"]
     assert isinstance(state_before, dict) and isinstance(state_after, dict)
     assert state_before.keys() == state_after.keys(), f"{prefix}the state_dict keys changed"
@@ -172,6 +177,13 @@ def assert_untouched(model: nn.Module, before: dict[str, object], what: str = ""
         w = state_after[k]
         assert v.dtype == w.dtype and v.shape == w.shape, f"{prefix}{k} changed dtype/shape"
         assert torch.equal(v, w), f"{prefix}{k} of the caller's model changed"
+
+
+def same_score(a: float, b: float, rel_tol: float) -> bool:
+    """Two scores are the same: both NaN, or close to ``rel_tol`` (absolute ``1e-12``)."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-12)
 
 
 def _spec(proxy: str | ProxySpec) -> ProxySpec:
@@ -264,7 +276,6 @@ def check_shared_passes(
     assert set(together) == set(names), f"scored {sorted(together)}, asked for {sorted(names)}"
     for name in names:
         alone = score(model, batch, [name], seed=seed)[name]
-        close = math.isclose(together[name], alone, rel_tol=1e-9, abs_tol=1e-12) or (
-            math.isnan(alone) and math.isnan(together[name])
+        assert same_score(together[name], alone, 1e-9), (
+            f"proxy {name!r}: {together[name]!r} with the others, {alone!r} alone"
         )
-        assert close, f"proxy {name!r}: {together[name]!r} with the others, {alone!r} alone"

@@ -72,7 +72,7 @@ from torch import nn
 from nasrank.data.batch import Batch
 from nasrank.proxies.engine import ScoreResult, score
 from nasrank.proxies.registry import PROXIES, ProxySpec
-from nasrank.testing.proxies import assert_untouched, snapshot
+from nasrank.testing.proxies import assert_untouched, same_score, snapshot
 
 __all__ = [
     "ZOO",
@@ -554,9 +554,7 @@ def _label(label: str, model: nn.Module) -> str:
 
 
 def _same(a: float, b: float) -> bool:
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-12)
+    return same_score(a, b, REL_TOL)
 
 
 def _fail(what: str, problems: list[str]) -> None:
@@ -662,26 +660,7 @@ def check_together_equals_alone(
 def _compare_snapshots(
     net: nn.Module, before: dict[str, object], rng: torch.Tensor, what: str
 ) -> None:
-    grads = before["grads"]
-    assert isinstance(grads, list)
-    if all(g is None for g in grads):
-        assert_untouched(net, before, what)
-    else:  # a stale .grad must come back as it was, not be zeroed or accumulated into
-        after = snapshot(net)
-        for key in ("modes", "requires_grad", "dtypes"):
-            assert after[key] == before[key], f"{what}: the caller's model {key} changed"
-        after_grads = after["grads"]
-        assert isinstance(after_grads, list)
-        for i, (g0, g1) in enumerate(zip(grads, after_grads)):
-            same = (g0 is None and g1 is None) or (
-                g0 is not None and g1 is not None and torch.equal(g0, g1)
-            )
-            assert same, f"{what}: .grad of parameter {i} of the caller's model changed"
-        state_before, state_after = before["state"], after["state"]
-        assert isinstance(state_before, dict) and isinstance(state_after, dict)
-        assert state_before.keys() == state_after.keys(), f"{what}: the state_dict keys changed"
-        for k, v in state_before.items():
-            assert torch.equal(v, state_after[k]), f"{what}: {k} of the caller's model changed"
+    assert_untouched(net, before, what)
     assert torch.equal(torch.get_rng_state(), rng), f"{what}: torch's global RNG state changed"
 
 
