@@ -26,6 +26,7 @@ __all__ = [
     "LossFn",
     "weight_layers",
     "linear_layers",
+    "embedding_tables",
     "WEIGHT_LAYER_TYPES",
     "BN_TYPES",
 ]
@@ -57,6 +58,12 @@ def weight_layers(model: nn.Module) -> list[nn.Module]:
         if isinstance(m, WEIGHT_LAYER_TYPES) or (w.dim() >= 2 and not isinstance(m, _LOOKUP_TYPES)):
             out.append(m)
     return out
+
+
+def embedding_tables(model: nn.Module) -> list[nn.Module]:
+    """The lookup tables of ``model`` (``nn.Embedding``, ``nn.EmbeddingBag``): what turns
+    token ids into the network's continuous input."""
+    return [m for m in model.modules() if isinstance(m, _LOOKUP_TYPES)]
 
 
 def linear_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:

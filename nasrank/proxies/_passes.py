@@ -32,7 +32,13 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from nasrank.errors import ProxyComputationError
-from nasrank.proxies._context import ProxyContext, describe, main_output, weight_layers
+from nasrank.proxies._context import (
+    ProxyContext,
+    describe,
+    embedding_tables,
+    main_output,
+    weight_layers,
+)
 
 __all__ = [
     "RELU_TYPES",
@@ -190,8 +196,13 @@ class _Collector:
     """
 
     def __init__(self, record: TrainForward, wanted: frozenset[str], n: int) -> None:
-        self.record, self.wanted = record, wanted
-        self.kernel = torch.zeros(n, n, dtype=torch.float64, device=record.inputs.device)
+        self.record, self.wanted, self.n = record, wanted, n
+        # the (N, N) kernel only when nwot wants it (58 MB for a Cora-sized graph)
+        self.kernel = (
+            torch.zeros(n, n, dtype=torch.float64, device=record.inputs.device)
+            if "relu_kernel" in wanted
+            else None
+        )
         self.uniques: list[torch.Tensor] = []
 
     def guarded(self, artifacts: tuple[str, ...], fn: Callable[[], None]) -> None:
@@ -207,7 +218,7 @@ class _Collector:
     def on_activation(self, pre: torch.Tensor) -> None:
         """Forward hook of :class:`_ActivationCodes` (one nonlinearity call). A call on a
         tensor not indexed by sample (GAT's per-edge attention) has no per-sample code."""
-        if pre.dim() == 0 or pre.shape[0] != self.kernel.shape[0]:
+        if pre.dim() == 0 or pre.shape[0] != self.n:
             return
         self.guarded(("relu_kernel", "relu_patterns"), lambda: self._codes(pre))
 
@@ -219,7 +230,7 @@ class _Collector:
         """The binary codes ``[pre-activation > 0]`` of every sample."""
         codes = pre.detach().reshape(pre.shape[0], -1) > 0
         self.record.relu_modules += 1
-        if "relu_kernel" in self.wanted and "relu_kernel" not in self.record.unavailable:
+        if self.kernel is not None and "relu_kernel" not in self.record.unavailable:
             d = codes.shape[1]
             c = codes.to(torch.float32 if d < _EXACT_F32 else torch.float64)
             s = c.sum(1)
@@ -239,7 +250,7 @@ class _Collector:
         if wanted & {"relu_kernel", "relu_patterns"} and record.relu_modules == 0:
             for a in wanted & {"relu_kernel", "relu_patterns"}:
                 record.unavailable.setdefault(a, NO_NONLINEARITY)
-        if "relu_kernel" in wanted and "relu_kernel" not in record.unavailable:
+        if self.kernel is not None and "relu_kernel" not in record.unavailable:
             record.relu_kernel = self.kernel
         if "relu_patterns" in wanted and "relu_patterns" not in record.unavailable:
             record.relu_patterns = _unique_rows(torch.cat(self.uniques))
@@ -323,8 +334,7 @@ def _embedding_hooks(model: nn.Module, record: TrainForward) -> list[Any]:
         if record.embedded is None and args and args[0] is record.inputs:
             record.embedded = out
 
-    tables = [m for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
-    return [m.register_forward_hook(keep) for m in tables]
+    return [m.register_forward_hook(keep) for m in embedding_tables(model)]
 
 
 def input_jacobian(ctx: ProxyContext) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from nasrank.errors import ProxyComputationError
-from nasrank.proxies._context import BN_TYPES, ProxyContext, weight_layers
+from nasrank.proxies._context import BN_TYPES, ProxyContext, embedding_tables, weight_layers
 from nasrank.proxies.registry import register_proxy
 
 __all__ = ["synflow"]
@@ -38,7 +38,7 @@ def _ones_output(module: nn.Module, args: object, output: torch.Tensor) -> torch
 
 def _embeddings_output_ones(model: nn.Module) -> None:
     """Make every embedding table of ``model`` (a throwaway copy) output all ones."""
-    tables = [m for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))]
+    tables = embedding_tables(model)
     if not tables:
         raise ProxyComputationError(
             "token-id inputs but no nn.Embedding/nn.EmbeddingBag to give the all-ones input"
