@@ -27,6 +27,31 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _input_shape(space: Any, arch: str, size: int, kwargs: dict[str, Any]) -> tuple[int, ...]:
+    """The ``(C, size, size)`` input of ``--input-size``, checked against the space's
+    network before it is built (:func:`nasrank.training.probe.check_input_shape`: too
+    small for its downsampling, a side its layers do not fit at, or one image's
+    activations over 4 GiB are one-line errors)."""
+    from nasrank.cli import UsageError
+    from nasrank.training.errors import InputShapeError
+    from nasrank.training.probe import check_input_shape
+
+    shape = tuple(space.input_shape)
+    if len(shape) != 3:
+        raise UsageError(
+            f"--input-size applies to image spaces; space {space.name!r} takes "
+            f"{'x'.join(map(str, shape))} inputs (tokens or node features)"
+        )
+    if size < 1:
+        raise UsageError(f"--input-size must be >= 1, got {size}")
+    shape = (shape[0], size, size)
+    try:
+        check_input_shape(space, arch, shape, **kwargs)
+    except InputShapeError as exc:
+        raise UsageError(f"--input-size {size}: {exc}") from None
+    return shape
+
+
 def run(args: argparse.Namespace) -> int:
     from nasrank.cli import UsageError
     from nasrank.complexity import count_flops, count_params
@@ -35,17 +60,22 @@ def run(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     kwargs = model_kwargs(space, args.num_classes)
     arch = space.canonical(args.arch)
-    model = space.build(arch, **kwargs)
     shape = tuple(space.input_shape)
     if args.input_size is not None:
-        if args.input_size < 1 or len(shape) != 3:
-            raise UsageError(
-                f"--input-size {args.input_size} does not apply to space {space.name!r}"
-            )
-        shape = (shape[0], args.input_size, args.input_size)
+        shape = _input_shape(space, arch, args.input_size, kwargs)
+    model = space.build(arch, **kwargs)
     params = count_params(model)
     if len(shape) == 3:
-        flops = count_flops(model, shape)
+        try:
+            flops = count_flops(model, shape)
+        except RuntimeError as exc:  # a size the shape check could not run on
+            if args.input_size is None:
+                raise
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise UsageError(
+                f"--input-size {args.input_size}: space {space.name!r} cannot take "
+                f"{'x'.join(map(str, shape))} inputs ({reason})"
+            ) from None
     else:  # token or node-feature inputs: count on the space's own example input
         example = space.example_input(1)
         flops = count_flops(model, example_input=example)

@@ -8,6 +8,15 @@ Data: ``--train-size`` random, class-balanced training images (seeded) from the 
 train split, ``--val-size`` more held out from the same split as validation data, and the
 data's test split (``--test-size`` random images of it; 0 skips testing).
 
+Spaces: those whose models classify a dataset of samples -- images (nb101, nb201,
+nb301) or token sequences (nbbert). A graph space's data is one whole graph, not samples
+to split into training batches, and a language model's logits are per token, not per
+sample; both are refused up front. Synthetic data is generated in memory, at most 4 GiB
+per split (349,525 images of 3x32x32; default 1,024 training and 256 test samples).
+Everything is checked before any data is loaded or model built: the data's kind and
+shape against the space's network, the sizes, and that ``--checkpoint-dir`` can be
+created and written.
+
 With ``--checkpoint-dir`` the run is checkpointed after every epoch; running the same
 command again resumes after the last completed epoch (also after ``kill -9``) and ends as
 an uninterrupted run would. A directory holding a different run is refused.
@@ -77,17 +86,113 @@ def _check_sizes(args: argparse.Namespace) -> None:
         raise UsageError(f"--test-size must be >= 0, got {args.test_size}")
 
 
-def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+#: Data kinds ``nasrank train`` trains on: datasets of samples (see the module docstring).
+_TRAIN_KINDS = ("images", "tokens")
+#: Samples generated when --train-size / --test-size are not given (generated data).
+_DEFAULT_GENERATED_TRAIN, _DEFAULT_GENERATED_TEST = 1024, 256
+
+
+def _trainable_spaces() -> list[str]:
+    """The registered spaces ``nasrank train`` trains (for the message refusing others)."""
+    from nasrank.data import parse_spec
+    from nasrank.spaces import SPACES, get_space
+    from nasrank.training.probe import is_classifier_space
+
+    names = []
+    for name in SPACES.names():
+        space = get_space(name)
+        kind = parse_spec(space.default_data).kind
+        if kind == "images" or (kind in _TRAIN_KINDS and is_classifier_space(space)):
+            names.append(name)
+    return names
+
+
+def _check_data(args: argparse.Namespace, space: Any) -> Any:
+    """The parsed ``--data`` spec fitted to ``space`` (:func:`nasrank.data.resolve_data`),
+    after checking from the spec text alone that the space is one train trains, that the
+    data is of its kind and that the sizes asked for can be had."""
+    from nasrank.cli import UsageError
+    from nasrank.data import parse_spec, resolve_data
+
+    kind = parse_spec(space.default_data).kind
+    if kind not in _TRAIN_KINDS:
+        raise UsageError(
+            f"space {space.name!r} takes {kind} data ({space.default_data}): one whole "
+            "graph, not a dataset of samples to split into training batches, so "
+            "`nasrank train` cannot train it; it trains classifiers of images or token "
+            f"sequences, spaces {', '.join(_trainable_spaces())}"
+        )
+    spec = parse_spec(resolve_data(space, args.data))
+    _check_counts(args, spec)
+    return spec
+
+
+def _check_counts(args: argparse.Namespace, spec: Any) -> None:
+    """--train-size + --val-size and --test-size within what generated data may hold
+    (:func:`nasrank.data.max_samples`); file-backed data is checked once read."""
+    from nasrank.cli import UsageError
+    from nasrank.data import MAX_GENERATED_BYTES, max_samples
+
+    cap = max_samples(spec)
+    if cap is None:
+        return
+    limit = f"{MAX_GENERATED_BYTES // 1024**3} GiB"
+    n_train = args.train_size if args.train_size is not None else _DEFAULT_GENERATED_TRAIN
+    if n_train + args.val_size > cap:
+        raise UsageError(
+            f"--train-size {n_train:,} + --val-size {args.val_size:,} exceeds the {cap:,} "
+            f"samples {spec.text} may have ({spec.scheme} data is generated in memory, at "
+            f"most {limit} per split); ask for at most {cap:,} in all"
+        )
+    if args.test_size is not None and args.test_size > cap:
+        raise UsageError(
+            f"--test-size {args.test_size:,} exceeds the {cap:,} samples {spec.text} may "
+            f"have ({spec.scheme} data is generated in memory, at most {limit} per split)"
+        )
+
+
+def _known_shape(spec: Any) -> tuple[int, ...] | None:
+    """One image's shape, when the spec alone tells (synthetic, CIFAR)."""
+    from nasrank.data.synthetic import DEFAULT_SHAPE
+
+    if spec.scheme == "synthetic":
+        return tuple(spec.shape or DEFAULT_SHAPE)
+    if spec.scheme in ("cifar10", "cifar100"):
+        return (3, 32, 32)
+    return None
+
+
+def _check_model_input(
+    space: Any, arch: str, spec: Any, shape: tuple[int, ...] | None, num_classes: int | None
+) -> None:
+    """The space's network takes the data: class logits for token data, an image shape it
+    fits (:mod:`nasrank.training.probe`; shape-only passes, nothing allocated)."""
+    from nasrank.cli import UsageError
+    from nasrank.training import TrainingError
+    from nasrank.training.errors import InputShapeError
+    from nasrank.training.probe import check_classifier, check_input_shape
+
+    kwargs = {"num_classes": num_classes} if num_classes else {}
+    try:
+        if spec.kind == "tokens":
+            check_classifier(space, arch, **kwargs)
+        elif shape is not None:
+            check_input_shape(space, arch, shape, **kwargs)
+    except (InputShapeError, TrainingError) as exc:
+        raise UsageError(f"--data {spec.text}: {exc}") from None
+
+
+def _load_data(args: argparse.Namespace, spec: Any) -> tuple[Any, Any, Any]:
     """(train, val or None, test or None) as the options describe."""
     import numpy as np
 
     from nasrank.cli import UsageError
-    from nasrank.data import load_dataset, parse_spec
+    from nasrank.data import load_dataset, max_samples
 
-    spec = parse_spec(args.data)
     n_val = args.val_size
-    if spec.scheme == "synthetic":
-        size = (args.train_size or 1024) + n_val
+    generated = max_samples(spec) is not None
+    if generated:
+        size = (args.train_size or _DEFAULT_GENERATED_TRAIN) + n_val
         full = load_dataset(spec, split="train", synthetic_size=size)
     else:
         full = load_dataset(spec, split="train")
@@ -103,8 +208,9 @@ def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
     test = None
     if args.test_size != 0:
-        if spec.scheme == "synthetic":
-            test = load_dataset(spec, split="test", synthetic_size=args.test_size or 256)
+        if generated:
+            n_test = args.test_size or _DEFAULT_GENERATED_TEST
+            test = load_dataset(spec, split="test", synthetic_size=n_test)
         else:
             test = load_dataset(spec, split="test")
             if args.test_size is not None:
@@ -131,10 +237,19 @@ def _check_run_dir(directory: Path, record: dict[str, Any]) -> int:
     from nasrank.cli import UsageError  # inside: nasrank.cli imports this module
 
     # nasrank.training imports torch; kept inside so that `nasrank --help` stays fast
-    from nasrank.training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+    from nasrank.training import TrainingError
+    from nasrank.training.checkpoint import (
+        CHECKPOINT_NAME,
+        check_checkpoint_dir,
+        load_checkpoint,
+    )
 
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"--checkpoint-dir {directory} exists and is not a directory")
+    try:  # before anything is created: the directory or where it would be made is writable
+        check_checkpoint_dir(directory)
+    except TrainingError as exc:
+        raise UsageError(str(exc).replace("checkpoint_dir", "--checkpoint-dir", 1)) from None
     run_file = directory / _RUN_FILE
     if run_file.exists():
         try:
@@ -318,13 +433,21 @@ def run(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     arch = space.canonical(args.arch)
     _check_sizes(args)
+    spec = _check_data(args, space)
     _check_device(args)
     config = _train_config(args)
     record = _run_record(args, space.name, arch, config)
     directory = Path(args.checkpoint_dir) if args.checkpoint_dir else None
     done = _check_run_dir(directory, record) if directory is not None else 0
-    data = _load_data(args)
+    shape = _known_shape(spec)
+    num_classes = spec.num_classes if spec.scheme == "synthetic" else None
+    _check_model_input(space, arch, spec, shape, num_classes)
+    data = _load_data(args, spec)
     train_data = data[0]
+    if shape is None and spec.kind == "images":  # an image folder: its size is known now
+        _check_model_input(
+            space, arch, spec, tuple(train_data.sample_shape), train_data.num_classes
+        )
     model = _build_model(space, arch, train_data.num_classes, args.seed)
     if directory is not None:
         _announce_run_dir(directory, record, done, config.epochs)

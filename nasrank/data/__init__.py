@@ -47,10 +47,15 @@ from nasrank.data.spec import (
     DataSpec,
     load_batch,
     load_dataset,
+    max_samples,
     parse_spec,
     resolve_data,
 )
-from nasrank.data.synthetic import synthetic_batch, synthetic_dataset
+from nasrank.data.synthetic import (
+    MAX_GENERATED_BYTES,
+    synthetic_batch,
+    synthetic_dataset,
+)
 
 __all__ = [
     "Batch",
@@ -70,6 +75,7 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "IMAGE_EXTENSIONS",
+    "MAX_GENERATED_BYTES",
     "concat_datasets",
     "from_tensors",
     "index_image_folder",
@@ -79,6 +85,7 @@ __all__ = [
     "load_dataset",
     "load_graph",
     "load_image_folder",
+    "max_samples",
     "parse_spec",
     "read_cifar_batch",
     "resolve_data",

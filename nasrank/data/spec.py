@@ -45,6 +45,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from nasrank.data.batch import Batch
 from nasrank.data.cifar import load_cifar10, load_cifar100
 from nasrank.data.dataset import ImageDataset
@@ -53,6 +55,7 @@ from nasrank.data.graph import DEFAULT_GRAPH_SIZE, load_graph, synthetic_graph
 from nasrank.data.synthetic import (
     DEFAULT_NUM_CLASSES,
     DEFAULT_SHAPE,
+    max_generated_samples,
     synthetic_batch,
     synthetic_dataset,
 )
@@ -69,6 +72,7 @@ __all__ = [
     "resolve_data",
     "load_dataset",
     "load_batch",
+    "max_samples",
 ]
 
 _SHAPE = re.compile(r"^\d+(x\d+)*$")
@@ -418,6 +422,21 @@ def _fit_images(spec: DataSpec, default: DataSpec, space: DataDefaults) -> str:
             f"{theirs} channel(s) (default {default.text})"
         )
     return spec.text
+
+
+def max_samples(spec: str | DataSpec) -> int | None:
+    """The most samples one split of a spec's dataset can have, when the spec alone tells:
+    generated data (``synthetic``, ``tokens``) holds at most
+    :data:`~nasrank.data.synthetic.MAX_GENERATED_BYTES` (e.g. 349,525 images of
+    ``3x32x32``); ``None`` for data read from files (known once read) and graphs."""
+    parsed = spec if isinstance(spec, DataSpec) else parse_spec(spec)
+    if parsed.scheme == "synthetic":
+        shape = parsed.shape or DEFAULT_SHAPE
+        return max_generated_samples(4 * int(np.prod(shape)))
+    if parsed.scheme == "tokens":
+        seq_len = (parsed.shape or (DEFAULT_VOCAB, DEFAULT_SEQ_LEN))[1]
+        return max_generated_samples(8 * seq_len)
+    return None
 
 
 def load_dataset(

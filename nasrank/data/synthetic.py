@@ -4,6 +4,9 @@ Zero-cost proxies that need a batch but not real images (or a quick smoke test) 
 these: every pixel is drawn i.i.d. from a standard normal distribution, so the images are
 already "normalised" and no mean/std is applied; labels are uniform over ``num_classes``.
 The same seed always gives the same data.
+
+Generated data lives in memory: one dataset holds at most :data:`MAX_GENERATED_BYTES`
+(4 GiB) of samples -- 349,525 images of ``3x32x32`` (:func:`max_generated_samples`).
 """
 
 from __future__ import annotations
@@ -17,12 +20,41 @@ from nasrank.data.batch import Batch
 from nasrank.data.dataset import ImageDataset
 from nasrank.errors import DataError
 
-__all__ = ["DEFAULT_SHAPE", "DEFAULT_NUM_CLASSES", "synthetic_dataset", "synthetic_batch"]
+__all__ = [
+    "DEFAULT_SHAPE",
+    "DEFAULT_NUM_CLASSES",
+    "MAX_GENERATED_BYTES",
+    "check_generated_size",
+    "max_generated_samples",
+    "synthetic_dataset",
+    "synthetic_batch",
+]
 
 #: Default sample shape ``(C, H, W)`` (CIFAR-like).
 DEFAULT_SHAPE: tuple[int, int, int] = (3, 32, 32)
 #: Default number of classes.
 DEFAULT_NUM_CLASSES = 10
+#: Most bytes of samples one generated dataset (synthetic images, token ids) may hold.
+MAX_GENERATED_BYTES = 4 * 1024**3
+
+
+def max_generated_samples(sample_bytes: int) -> int:
+    """Most samples of ``sample_bytes`` bytes each that one generated dataset may hold."""
+    return max(1, MAX_GENERATED_BYTES // max(1, int(sample_bytes)))
+
+
+def check_generated_size(n: int, sample_bytes: int, what: str) -> None:
+    """Refuse generating more than :func:`max_generated_samples` samples.
+
+    Raises:
+        DataError: One line with the cap for this sample size.
+    """
+    cap = max_generated_samples(sample_bytes)
+    if n > cap:
+        raise DataError(
+            f"{what} is generated in memory, at most {MAX_GENERATED_BYTES // 1024**3} GiB: "
+            f"{cap:,} samples of this size; {n:,} asked for"
+        )
 
 
 def _positive(value: object, name: str) -> int:
@@ -67,13 +99,15 @@ def synthetic_dataset(
         images ``(N, *shape)`` ``float32``, labels ``(N,)`` ``int64``.
 
     Raises:
-        DataError: A non-positive size, shape entry or class count.
+        DataError: A non-positive size, shape entry or class count, or more samples than
+            :data:`MAX_GENERATED_BYTES` hold.
     """
     n = _positive(num_samples, "num_samples")
     if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) or len(shape) == 0:
         raise DataError(f"shape must be a sequence of positive integers, got {shape!r}")
     dims = tuple(_positive(s, "every shape entry") for s in shape)
     k = _positive(num_classes, "num_classes")
+    check_generated_size(n, 4 * int(np.prod(dims)), f"synthetic data {_shape_text(dims)}")
     rng = _rng(seed, split)
     images = rng.standard_normal((n, *dims), dtype=np.float32)
     labels = rng.integers(0, k, size=n, dtype=np.int64)

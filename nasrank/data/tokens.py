@@ -13,6 +13,7 @@ import numpy as np
 
 from nasrank._random import SeedLike, as_rng
 from nasrank.data.dataset import ImageDataset, from_tensors
+from nasrank.data.synthetic import check_generated_size
 from nasrank.errors import DataError
 
 __all__ = ["DEFAULT_VOCAB", "DEFAULT_SEQ_LEN", "zipf_tokens", "token_dataset"]
@@ -63,7 +64,12 @@ def token_dataset(
 
     The labels only give label-using proxies (``grad_norm``, ``snip``, ...) a loss to
     differentiate for sequence classifiers; they carry no information.
+
+    Raises:
+        DataError: Non-positive sizes, or more ids than
+            :data:`~nasrank.data.synthetic.MAX_GENERATED_BYTES` hold.
     """
+    check_generated_size(num_sequences, 8 * seq_len, f"token data of length {seq_len}")
     rng = as_rng(seed)
     x = zipf_tokens(num_sequences, seq_len, vocab_size, seed=rng)
     y = rng.integers(num_classes, size=num_sequences)

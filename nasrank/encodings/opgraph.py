@@ -124,6 +124,76 @@ _FLOAT_TYPES = frozenset({1, 10, 11, 16})  # TensorProto FLOAT, FLOAT16, DOUBLE,
 _RUNNING_STAT_INPUTS = {"BatchNormalization": (3, 4)}  # running mean/var: buffers, not params
 
 
+def _looks_like(data: bytes) -> str | None:
+    """What non-ONNX content ``data`` resembles (``"JSON text"``, ...), or ``None`` when it
+    looks like binary data of no known kind."""
+    head = data[:4096].lstrip()
+    if head[:1] in (b"{", b"["):
+        return "JSON text"
+    if head.startswith(b"PK\x03\x04"):
+        return "a ZIP archive, e.g. a PyTorch checkpoint"
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "a Python pickle"
+    for cut in range(4):  # the 4096-byte window may end inside a multi-byte character
+        try:
+            text = head[: len(head) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+            return "text"
+        break
+    return None
+
+
+def _parse_onnx(data: bytes, what: str) -> onnx.ModelProto:
+    """``data`` parsed as a binary ONNX protobuf; else a one-line :class:`DataError` that
+    says what ``what`` (a file name, "the ONNX bytes") is instead."""
+    import onnx
+
+    if not data:
+        raise DataError(f"{what} is empty (0 bytes), not an ONNX model")
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    else:
+        reason = "no IR version" if not model.ir_version else "no graph"
+        if model.ir_version and model.HasField("graph"):
+            return model
+    looks = _looks_like(data)
+    if looks is not None:
+        raise DataError(
+            f"{what} is not an ONNX model (it looks like {looks}); give a binary .onnx file, "
+            "e.g. from torch.onnx.export"
+        )
+    raise DataError(
+        f"{what} is not an ONNX model: its {len(data):,} bytes do not parse as an ONNX "
+        f"protobuf ({reason}); is it truncated or corrupt?"
+    )
+
+
+def _load_onnx_file(path: Path, what: str) -> onnx.ModelProto:
+    """The model in the binary ONNX file ``path``, external tensor data included."""
+    from onnx.external_data_helper import load_external_data_for_model, uses_external_data
+
+    if path.is_dir():
+        raise DataError(f"{what} is a directory, not a file")
+    if not path.is_file():
+        raise DataError(f"{what} not found")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read {what}: {exc.strerror or exc}") from None
+    model = _parse_onnx(data, what)
+    if any(uses_external_data(t) for t in model.graph.initializer):
+        try:
+            load_external_data_for_model(model, str(path.parent))
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise DataError(f"cannot load the external tensor data of {what}: {reason}") from None
+    return model
+
+
 @dataclass(frozen=True)
 class OpNode:
     """One operator of an :class:`OpGraph`.
@@ -197,26 +267,27 @@ class OpGraph:
         """Build the graph of an ONNX model (a ``ModelProto``, a file path or bytes).
 
         Raises:
-            DataError: The file is missing or not an ONNX model.
+            DataError: The file is missing, empty or not a binary ONNX model (the message
+                says what it looks like: JSON or other text, truncated or corrupt data),
+                or the model's graph has no operator nodes.
         """
         import onnx
 
+        what = "the ONNX model"
         if isinstance(model, (str, Path)):
-            path = Path(model)
-            if not path.is_file():
-                raise DataError(f"ONNX file {str(path)!r} not found")
-            try:
-                model = onnx.load(str(path))
-            except Exception as exc:  # onnx raises DecodeError and friends
-                raise DataError(f"{path} is not an ONNX model: {exc}") from None
+            what = f"ONNX file {str(model)!r}"
+            model = _load_onnx_file(Path(model), what)
         elif isinstance(model, (bytes, bytearray)):
-            try:
-                model = onnx.load_from_string(bytes(model))
-            except Exception as exc:
-                raise DataError(f"bytes are not an ONNX model: {exc}") from None
+            what = "the ONNX bytes"
+            model = _parse_onnx(bytes(model), "the data given")
         if not isinstance(model, onnx.ModelProto):
             raise DataError(
                 f"expected an onnx.ModelProto, a path or bytes, got {type(model).__name__}"
+            )
+        if not model.graph.node:
+            raise DataError(
+                f"{what} has no operator nodes (graph {model.graph.name or '(unnamed)'!r} is "
+                "empty: no architecture to encode); export a model that computes something"
             )
         return _Builder(model, fold_zeros=fold_zeros).build()
 

@@ -5,7 +5,9 @@ concept: :mod:`~nasrank.training.config` (the run's records), :mod:`~nasrank.tra
 (learning rate per step), :mod:`~nasrank.training.setup` (device, AMP, optimiser, RNG),
 :mod:`~nasrank.training.epoch` (one pass over the data), :mod:`~nasrank.training.evaluation`
 (accuracy on a split), :mod:`~nasrank.training.checkpoint` (save and resume per epoch) and
-:mod:`~nasrank.training.trainer` (:func:`train`, which composes them).
+:mod:`~nasrank.training.trainer` (:func:`train`, which composes them);
+:mod:`~nasrank.training.probe` checks up front, on the meta device, that a space's network
+takes an input shape.
 
 Usage::
 
@@ -23,6 +25,7 @@ from nasrank.training.config import TrainConfig, TrainResult
 from nasrank.training.errors import (
     CheckpointError,
     CheckpointMismatchError,
+    InputShapeError,
     TrainingDiverged,
     TrainingError,
 )
@@ -34,6 +37,7 @@ __all__ = [
     "CHECKPOINT_NAME",
     "CheckpointError",
     "CheckpointMismatchError",
+    "InputShapeError",
     "TrainConfig",
     "TrainResult",
     "TrainingDiverged",

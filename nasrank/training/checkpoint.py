@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "CHECKPOINT_NAME",
     "CheckpointError",
     "CheckpointMismatchError",
+    "check_checkpoint_dir",
     "load_checkpoint",
     "open_checkpoint",
     "restore_checkpoint",
@@ -86,6 +88,43 @@ def _describe_mismatch(saved: dict, current: dict) -> str:
     return ", ".join(diffs)
 
 
+def check_checkpoint_dir(checkpoint_dir: str | Path) -> None:
+    """Refuse a checkpoint directory that cannot be created or written, creating nothing.
+
+    The directory, or else its nearest existing ancestor (where it would be created),
+    must be a directory this process may write to (``os.access``), on a file system that
+    is neither mounted read-only nor virtual (``/proc``, ``/sys``: no storage blocks,
+    where even root cannot create files).
+
+    Raises:
+        TrainingError: One line naming the path and why it cannot be used.
+    """
+    path = Path(checkpoint_dir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise TrainingError(f"checkpoint_dir {str(path)!r} exists and is not a directory")
+    base = path.absolute()
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    where = "" if base == path.absolute() else f" (to be created in {str(base)!r})"
+    if not base.is_dir():
+        raise TrainingError(
+            f"checkpoint_dir {str(path)!r} cannot be created: {str(base)!r} is not a directory"
+        )
+    try:
+        fs = os.statvfs(base)
+    except (AttributeError, OSError):  # no statvfs (Windows): permission bits only
+        fs = None
+    if fs is not None and fs.f_flag & os.ST_RDONLY:
+        reason = f"{str(base)!r} is on a read-only file system"
+    elif fs is not None and fs.f_blocks == 0:
+        reason = f"{str(base)!r} is on a virtual file system with no storage (like /proc, /sys)"
+    elif not os.access(base, os.W_OK | os.X_OK):
+        reason = f"no permission to write in {str(base)!r}"
+    else:
+        return
+    raise TrainingError(f"checkpoint_dir {str(path)!r} cannot be written{where}: {reason}")
+
+
 def open_checkpoint(
     checkpoint_dir: str | Path | None, fingerprint: dict
 ) -> tuple[Path | None, dict[str, Any] | None]:
@@ -94,15 +133,15 @@ def open_checkpoint(
     Temporary files of a save that was killed mid-write are removed.
 
     Raises:
-        TrainingError: ``checkpoint_dir`` is not a directory.
+        TrainingError: ``checkpoint_dir`` is not a directory, or cannot be created or
+            written (:func:`check_checkpoint_dir`).
         CheckpointError: The checkpoint is unreadable or not a training checkpoint.
         CheckpointMismatchError: The checkpoint is of a run with another fingerprint.
     """
     if checkpoint_dir is None:
         return None, None
     ckpt_dir = Path(checkpoint_dir)
-    if ckpt_dir.exists() and not ckpt_dir.is_dir():
-        raise TrainingError(f"checkpoint_dir {ckpt_dir} exists and is not a directory")
+    check_checkpoint_dir(ckpt_dir)
     remove_stale_temporaries(ckpt_dir)
     ckpt_path = ckpt_dir / CHECKPOINT_NAME
     if not ckpt_path.exists():

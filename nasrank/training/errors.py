@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from nasrank.errors import NasrankError
 
-__all__ = ["CheckpointError", "CheckpointMismatchError", "TrainingDiverged", "TrainingError"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointMismatchError",
+    "InputShapeError",
+    "TrainingDiverged",
+    "TrainingError",
+]
 
 
 class TrainingError(NasrankError, ValueError):
@@ -21,3 +27,8 @@ class TrainingDiverged(NasrankError, RuntimeError):
 
 class CheckpointError(NasrankError, RuntimeError):
     """A checkpoint file exists but cannot be read (corrupt, or written by another tool)."""
+
+
+class InputShapeError(NasrankError, ValueError):
+    """A search space's network cannot take an input shape: too small for its downsampling,
+    not a size its layers fit together at, or too large for memory."""
