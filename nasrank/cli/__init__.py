@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import NoReturn
 
 from nasrank._version import __version__
@@ -58,11 +59,42 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a batch scheduler's stop) ends a command as Ctrl-C does: its
+    results so far are written and it says how to resume."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_before_work(args: argparse.Namespace) -> None:
+    """What can be refused before any work: file paths and kinds, the environment."""
+    from nasrank.cli._output import progress_interval
+    from nasrank.cli._paths import check_cli_paths
+
+    progress_interval()
+    check_cli_paths(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from nasrank.errors import NasrankError
 
     parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version, usage errors
@@ -71,8 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    args.argv = argv  # to print the command that resumes an interrupted run
     try:
-        return int(args.run(args))
+        _check_before_work(args)
+        with _sigterm_as_interrupt():
+            return int(args.run(args))
     except (NasrankError, UsageError) as exc:
         print(f"nasrank {args.command}: error: {exc}", file=sys.stderr)
         return 2

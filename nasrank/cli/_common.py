@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,31 @@ def seed_arg(text: str) -> int:
     return value
 
 
+def int_arg(low: int, high: int) -> Callable[[str], int]:
+    """argparse ``type`` of an integer in ``low..high`` (else exit 2, one line); the upper
+    bounds keep a typo from asking for terabytes or a million processes."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high:,}, got {value}")
+        return value
+
+    parse.__name__ = f"integer {low}..{high}"
+    return parse
+
+
+#: ``--batch-size`` of a proxy batch.
+BATCH_SIZE = int_arg(1, 65_536)
+#: ``--num-classes`` of a classifier.
+NUM_CLASSES = int_arg(1, 1_000_000)
+#: ``--workers`` and ``--threads``.
+WORKERS = int_arg(1, 4096)
+
+
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     """``--data``, ``--batch-size``, ``--seed``; ``--data`` defaults to the space's own
     (see :func:`resolve_cli_data`)."""
@@ -36,7 +61,7 @@ def add_data_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--batch-size",
-        type=int,
+        type=BATCH_SIZE,
         default=64,
         help="samples per proxy batch (default 64; a graph is always used whole)",
     )
@@ -60,6 +85,9 @@ def parse_proxies(text: str) -> list[str] | None:
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise UsageError("--proxies is empty; give names like synflow,nwot or 'all'")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--proxies names {', '.join(twice)} twice")
     return None if names == ["all"] else names
 
 
@@ -101,7 +129,7 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         metavar="PATH",
-        default=os.environ.get("NASRANK_STORE"),
+        default=os.environ.get("NASRANK_STORE") or None,
         help="read proxy scores from and write them to this SQLite score store "
         "(default $NASRANK_STORE; none when unset)",
     )
@@ -120,7 +148,7 @@ def add_threads_argument(p: argparse.ArgumentParser) -> None:
     """``--threads`` of a command that computes in this process."""
     p.add_argument(
         "--threads",
-        type=int,
+        type=WORKERS,
         default=None,
         help="torch threads (default: $OMP_NUM_THREADS when set, else torch's default; "
         "at most the cores)",
@@ -171,13 +199,13 @@ def add_executor_arguments(p: argparse.ArgumentParser, *, work: str, prefix: str
     (``prefix`` names the option they serve, e.g. ``"--train-top: "``)."""
     p.add_argument(
         "--workers",
-        type=int,
+        type=WORKERS,
         default=None,
         help=f"{prefix}{work} at once (default 1 locally; Ray: as many as the cluster allows)",
     )
     p.add_argument(
         "--threads",
-        type=int,
+        type=WORKERS,
         default=None,
         help=f"{prefix}torch threads per worker (default: $OMP_NUM_THREADS when set, else "
         "torch's default; locally at most cores / workers; Ray: 1)",

@@ -6,14 +6,23 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["print_table", "write_json", "progress", "fmt"]
+from nasrank._files import OutputPathError, replace_atomically
+
+__all__ = [
+    "print_table",
+    "open_output",
+    "write_json",
+    "save_figure",
+    "progress",
+    "progress_interval",
+    "fmt",
+]
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -69,19 +78,39 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def write_json(path: str | Path, payload: Any) -> None:
-    """Write ``payload`` atomically (a crash never leaves a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+@contextmanager
+def _writing(path: str | Path) -> Iterator[Path]:
+    """:func:`~nasrank._files.replace_atomically`, an OS error as one line."""
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_clean(payload), f, indent=2, default=_json_default)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with replace_atomically(path) as target:
+            yield target
+    except OSError as exc:
+        if isinstance(exc, OutputPathError):
+            raise
+        raise OutputPathError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def open_output(path: str | Path, **open_kwargs: Any) -> Iterator[Any]:
+    """A text file to write ``path``'s new content to, replacing it atomically on
+    success (a crash never leaves a half-written file; links, FIFOs and devices as
+    :func:`~nasrank._files.replace_atomically` says)."""
+    with _writing(path) as target, open(target, "w", **open_kwargs) as f:
+        yield f
+
+
+def write_json(path: str | Path, payload: Any) -> None:
+    """Write ``payload`` as JSON through :func:`open_output` (NaN/inf as null)."""
+    text = json.dumps(_clean(payload), indent=2, default=_json_default) + "\n"
+    with open_output(path) as f:
+        f.write(text)
+
+
+def save_figure(fig: Any, path: str | Path, *, dpi: int = 110) -> None:
+    """Save a matplotlib figure atomically, in the format of ``path``'s suffix."""
+    fmt_name = Path(path).suffix.lower().lstrip(".") or "png"
+    with _writing(path) as target:
+        fig.savefig(target, format=fmt_name, dpi=dpi)
 
 
 def _duration(seconds: float) -> str:
@@ -124,6 +153,26 @@ class _LogProgress:
         self.lines += 1
 
 
+def progress_interval() -> float:
+    """Seconds between progress lines in a log: ``$NASRANK_PROGRESS_INTERVAL`` (default 60).
+
+    Raises:
+        NasrankError: The variable is not a number >= 0.
+    """
+    text = os.environ.get("NASRANK_PROGRESS_INTERVAL", "60")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:
+        from nasrank.errors import NasrankError
+
+        raise NasrankError(
+            f"NASRANK_PROGRESS_INTERVAL must be a number of seconds >= 0, got {text!r}"
+        )
+    return value
+
+
 @contextmanager
 def progress(description: str, total: int | None) -> Iterator[Any]:
     """Progress on stderr; yields an object with ``advance(n=1)``.
@@ -134,8 +183,7 @@ def progress(description: str, total: int | None) -> Iterator[Any]:
     """
     mode = os.environ.get("NASRANK_PROGRESS")
     if mode != "1" and (mode == "0" or not sys.stderr.isatty()):
-        interval = float(os.environ.get("NASRANK_PROGRESS_INTERVAL", "60"))
-        log = _LogProgress(description, total, math.inf if mode == "0" else interval)
+        log = _LogProgress(description, total, math.inf if mode == "0" else progress_interval())
         try:
             yield log
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from nasrank.cli._common import int_arg
 from nasrank.cli._output import print_table, write_json
 
 _KINDS = (
@@ -45,7 +46,13 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--space", help="search space of a table: file's arch column")
     p.add_argument("--metric", help="metric to rank by (default: the benchmark's)")
-    p.add_argument("--top", type=int, default=10, metavar="K", help="show the K best (default 10)")
+    p.add_argument(
+        "--top",
+        type=int_arg(1, 10**9),
+        default=10,
+        metavar="K",
+        help="show the K best (default 10)",
+    )
     p.add_argument("--json", metavar="PATH", help="write the listing / summary as JSON")
     p.set_defaults(run=run)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from nasrank.cli._common import model_kwargs
+from nasrank.cli._common import NUM_CLASSES, model_kwargs
 from nasrank.cli._output import print_table, write_json
 
 
@@ -18,7 +18,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--space", required=True, help="search space (see `nasrank spaces`)")
     p.add_argument("--arch", required=True, help="architecture in any spelling the space accepts")
     p.add_argument(
-        "--num-classes", type=int, help="classifier outputs (default: the space's, 10 for images)"
+        "--num-classes",
+        type=NUM_CLASSES,
+        help="classifier outputs (default: the space's, 10 for images)",
     )
     p.add_argument(
         "--input-size", type=int, default=None, help="input height/width (default: the space's)"

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from nasrank.cli._common import (
+    NUM_CLASSES,
     add_data_arguments,
     add_store_argument,
     add_threads_argument,
@@ -35,7 +36,7 @@ from nasrank.cli._common import (
     resolve_cli_data,
     torch_threads,
 )
-from nasrank.cli._output import print_table, progress, write_json
+from nasrank.cli._output import open_output, print_table, progress, save_figure, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,9 @@ def add_parser(sub: Any) -> None:
     )
     add_data_arguments(p)
     p.add_argument("--n", default="100", help="architectures to sample, or 'all' (default 100)")
-    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
+    p.add_argument(
+        "--num-classes", type=NUM_CLASSES, help="classifier outputs (default: the data's)"
+    )
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON")
     p.add_argument("--csv", metavar="PATH", help="write per-architecture scores and ground truth")
     p.add_argument("--plot", metavar="PATH", help="write score-vs-accuracy scatter plots (PNG)")
@@ -260,10 +263,8 @@ def _write_csv(
     metric: str,
 ) -> None:
     import csv
-    from pathlib import Path
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
+    with open_output(path, newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["arch", metric, *names])
         for arch, value, r in zip(archs, truth, results):
@@ -309,5 +310,5 @@ def _plot(
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)

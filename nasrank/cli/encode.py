@@ -17,6 +17,7 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
+from nasrank.cli._common import NUM_CLASSES
 from nasrank.cli._output import print_table, write_json
 
 if TYPE_CHECKING:
@@ -49,7 +50,9 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="keep multiplications by zero and what only they consume",
     )
-    p.add_argument("--num-classes", type=int, default=10, help="classifier outputs (default 10)")
+    p.add_argument(
+        "--num-classes", type=NUM_CLASSES, default=10, help="classifier outputs (default 10)"
+    )
     p.add_argument("--json", metavar="PATH", help="write the encoding as JSON")
     p.set_defaults(run=run)
 

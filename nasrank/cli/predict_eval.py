@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from nasrank.cli._common import add_threads_argument, cli_threads, torch_threads
-from nasrank.cli._output import print_table, progress, write_json
+from nasrank.cli._common import add_threads_argument, cli_threads, int_arg, torch_threads
+from nasrank.cli._output import print_table, progress, save_figure, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,9 @@ def add_parser(sub: Any) -> None:
         help="batch for zc-engine (default: each space's own data; see nasrank score --help)",
     )
     p.add_argument("--train-sizes", default="20,50,100,200,400", help="comma-separated sizes")
-    p.add_argument("--seeds", type=int, default=20, help="number of seeds (default 20)")
+    p.add_argument(
+        "--seeds", type=int_arg(1, 10_000), default=20, help="number of seeds (default 20)"
+    )
     p.add_argument(
         "--train-on",
         action="append",
@@ -429,5 +431,5 @@ def _plot(path: str, results: list[dict[str, Any]], title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)

@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from nasrank.cli._common import (
+    NUM_CLASSES,
     add_data_arguments,
     add_store_argument,
     add_threads_argument,
@@ -39,7 +40,9 @@ def add_parser(sub: Any) -> None:
         "--proxies", default="all", help="comma-separated proxy names or 'all' (default)"
     )
     add_data_arguments(p)
-    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
+    p.add_argument(
+        "--num-classes", type=NUM_CLASSES, help="classifier outputs (default: the data's)"
+    )
     p.add_argument("--json", metavar="PATH", help="write scores, reasons and timings as JSON")
     add_store_argument(p)
     add_threads_argument(p)

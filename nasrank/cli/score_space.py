@@ -19,6 +19,7 @@ import os
 from typing import Any
 
 from nasrank.cli._common import (
+    NUM_CLASSES,
     add_data_arguments,
     add_executor_arguments,
     cli_executor,
@@ -50,12 +51,14 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--task", help="task of a multi-task benchmark pool (Suite-Zero: cifar10, ...)")
     add_data_arguments(p)
-    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
+    p.add_argument(
+        "--num-classes", type=NUM_CLASSES, help="classifier outputs (default: the data's)"
+    )
     add_executor_arguments(p, work="architectures scored")
     p.add_argument(
         "--store",
         metavar="PATH",
-        default=os.environ.get("NASRANK_STORE"),
+        default=os.environ.get("NASRANK_STORE") or None,
         help="SQLite score store, created when missing (default $NASRANK_STORE)",
     )
     p.add_argument("--json", metavar="PATH", help="write the run summary as JSON")
@@ -128,6 +131,12 @@ def _read_arch_file(path: str, space: Any) -> list[str]:
             lines = f.read().splitlines()
     except OSError as err:
         raise UsageError(f"--pool file: cannot read {path!r}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        from nasrank._files import describe
+
+        raise UsageError(
+            f"--pool file: {path!r} is {describe(path)}, not a text file of architectures"
+        ) from None
     ids: dict[str, None] = {}
     for number, line in enumerate(lines, 1):
         text = line.partition("#")[0].strip()
@@ -176,10 +185,10 @@ def run(args: argparse.Namespace) -> int:
     executor = cli_executor(args)
     specs = resolve_proxies(parse_proxies(args.proxies))
     names = [s.name for s in specs]
-    store = ScoreStore(args.store)
     pool = _Pool(args.pool, space, args)
     batch = load_cli_batch(args)
     kwargs = model_kwargs(space, args.num_classes, batch)
+    store = ScoreStore(args.store)  # created last: bad input above leaves no file behind
     data = data_key(batch, kwargs)
 
     t0 = time.perf_counter()
@@ -272,10 +281,11 @@ def _print_report(
         [[n, report.stored_counts[n], report.nan_counts[n]] for n in names],
     )
     per_arch = report.median_seconds_per_arch
-    reached = f" ({report.archs_total} reached before stopping)" if report.interrupted else ""
+    reached = f" ({report.archs_total} done before stopping)" if report.interrupted else ""
     print(
-        f"archs: {total} in pool{reached}, {report.archs_complete} complete, "
-        f"{report.archs_scored} scored now, {report.archs_skipped} already stored"
+        f"archs: {total} in pool{reached}, {report.archs_complete} complete; this run "
+        f"computed {report.pairs_computed} (arch, proxy) scores for {report.archs_scored} "
+        f"archs and reused {report.pairs_reused} stored ones"
     )
     print(
         f"median seconds per arch (engine, all proxies): {per_arch:.3g}; wall {wall:.1f} s"

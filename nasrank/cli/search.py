@@ -34,8 +34,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasrank.cli._common import MAX_SEED, add_executor_arguments, cli_executor, seed_arg
-from nasrank.cli._output import print_table, progress, write_json
+from nasrank.cli._common import (
+    BATCH_SIZE,
+    MAX_SEED,
+    NUM_CLASSES,
+    add_executor_arguments,
+    cli_executor,
+    int_arg,
+    seed_arg,
+)
+from nasrank.cli._output import print_table, progress, save_figure, write_json
 from nasrank.errors import NasrankError
 
 if TYPE_CHECKING:
@@ -127,12 +135,16 @@ def _add_score_arguments(p: argparse.ArgumentParser) -> None:
         "is an error; auto uses a table only when --data is left out, names the table's "
         "dataset, or every proxy is data-free)",
     )
-    p.add_argument("--batch-size", type=int, default=32, help="images per proxy batch (default 32)")
-    p.add_argument("--num-classes", type=int, help="classifier outputs (default: the data's)")
+    p.add_argument(
+        "--batch-size", type=BATCH_SIZE, default=32, help="images per proxy batch (default 32)"
+    )
+    p.add_argument(
+        "--num-classes", type=NUM_CLASSES, help="classifier outputs (default: the data's)"
+    )
     p.add_argument(
         "--store",
         metavar="PATH",
-        default=os.environ.get("NASRANK_STORE"),
+        default=os.environ.get("NASRANK_STORE") or None,
         help="score store engine proxy scores are read from and written to (default "
         "$NASRANK_STORE, else ~/.cache/nasrank/scores.sqlite)",
     )
@@ -158,12 +170,18 @@ def _add_feature_arguments(p: argparse.ArgumentParser) -> None:
 def _add_training_arguments(p: argparse.ArgumentParser) -> None:
     """``--train-top``: training the best picks for real."""
     p.add_argument(
-        "--train-top", type=int, default=0, metavar="K", help="train the K best found for real"
+        "--train-top",
+        type=int_arg(0, 10_000),
+        default=0,
+        metavar="K",
+        help="train the K best found for real",
     )
-    p.add_argument("--epochs", type=int, default=1, help="epochs for --train-top (default 1)")
+    p.add_argument(
+        "--epochs", type=int_arg(1, 100_000), default=1, help="epochs for --train-top (default 1)"
+    )
     p.add_argument(
         "--train-size",
-        type=int,
+        type=int_arg(1, 100_000_000),
         help="--train-top: class-balanced training images drawn from --data (default all)",
     )
     p.add_argument(
@@ -207,9 +225,7 @@ def parse_seeds(text: str) -> list[int]:
                     f"--seeds range {part!r} is empty; write LOW..HIGH with LOW <= HIGH"
                 )
             if hi > MAX_SEED or len(seeds) + hi - lo + 1 > MAX_SEEDS:
-                raise UsageError(
-                    f"--seeds {part!r}: at most {MAX_SEEDS} seeds, each 0..2**63-1"
-                )
+                raise UsageError(f"--seeds {part!r}: at most {MAX_SEEDS} seeds, each 0..2**63-1")
             seeds.extend(range(lo, hi + 1))
         elif re.fullmatch(r"\d+", part) and int(part) <= MAX_SEED:
             seeds.append(int(part))
@@ -235,7 +251,7 @@ def _integer(text: str, flag: str) -> int:
 # ---- the command -----------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     from nasrank.cli import UsageError
-    from nasrank.search import PlanError, TrainingWorkerFailed
+    from nasrank.search import PlanError, SearchInterrupted, TrainingWorkerFailed
 
     def update(report: SearchReport) -> None:
         if report.trained is None:  # the searches just ended (no training yet): show them
@@ -250,6 +266,21 @@ def run(args: argparse.Namespace) -> int:
     except TrainingWorkerFailed as exc:
         where = f" and are in {args.json}" if args.json else ""
         raise NasrankError(f"{exc}{where}") from None
+    except SearchInterrupted as exc:
+        if exc.report is not None:
+            _print_report(exc.report)
+            if args.json:
+                write_json(args.json, exc.report.to_json())
+        saved = f"; they are in {args.json}" if args.json and exc.report is not None else ""
+        print(f"interrupted: {exc.finished} of {exc.planned} runs finished{saved}")
+        _print_resume(args)
+        return 130
+    except KeyboardInterrupt:  # in the trainings: the JSON holds the searches and each done
+        print(
+            "interrupted while training the top picks" + (f"; see {args.json}" if args.json else "")
+        )
+        _print_resume(args)
+        return 130
     if report.trained is not None:
         _print_trained(report, args)
     if args.plot:
@@ -307,6 +338,9 @@ def _proxies(text: str) -> tuple[str, ...] | None:
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     if not names:
         raise UsageError("--proxies is empty; give names, 'auto' or 'none'")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--proxies names {', '.join(twice)} twice")
     return names
 
 
@@ -332,6 +366,20 @@ def _print_report(report: SearchReport) -> None:
     print(f"pool optimum: {pool_arch} {report.metric}={pool_opt:g}")
     if report.optimum_outside_pool:
         print(f"table optimum: {table_arch} {report.metric}={table_opt:g} (outside the pool)")
+
+
+def _print_resume(args: argparse.Namespace) -> None:
+    """How to continue an interrupted search."""
+    import shlex
+
+    command = shlex.join(["nasrank", *args.argv])
+    if args.storage:
+        print(f"--storage {args.storage} keeps every evaluation; resume with: {command}")
+    else:
+        print(
+            "without --storage a rerun starts over; to make it resumable run: "
+            f"{command} --storage runs.db"
+        )
 
 
 def _print_trained(report: SearchReport, args: argparse.Namespace) -> None:
@@ -394,5 +442,5 @@ def plot_runs(
     from pathlib import Path
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)

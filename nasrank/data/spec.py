@@ -253,13 +253,34 @@ def _bad_synthetic(text: str, why: str) -> DataError:
     )
 
 
+#: Most classes a spec may ask for (a classifier's last layer stays in memory).
+MAX_CLASSES = 1_000_000
+#: Largest size of one dimension a spec may ask for (nodes, vocabulary, pixels ...).
+MAX_DIMENSION = 2**31 - 1
+
+
 def parse_spec(spec: str) -> DataSpec:
     """Parse a data spec string (see the module docstring for the forms).
 
     Raises:
         UnknownNameError: Unknown scheme; the message lists the choices and the closest one.
-        DataError: Empty spec, a missing directory, or a malformed synthetic shape.
+        DataError: Empty spec, a missing directory, a malformed synthetic shape, or sizes
+            over :data:`MAX_CLASSES` / :data:`MAX_DIMENSION`.
     """
+    parsed = _parse(spec)
+    if parsed.num_classes is not None and parsed.num_classes > MAX_CLASSES:
+        raise DataError(
+            f"data spec {parsed.text!r} asks for {parsed.num_classes:,} classes; at most "
+            f"{MAX_CLASSES:,}"
+        )
+    if parsed.shape is not None and max(parsed.shape) > MAX_DIMENSION:
+        raise DataError(
+            f"data spec {parsed.text!r} has a size over {MAX_DIMENSION:,}: {parsed.shape}"
+        )
+    return parsed
+
+
+def _parse(spec: str) -> DataSpec:
     if not isinstance(spec, str):
         raise DataError(f"a data spec must be a string like 'cifar10:DIR', got {spec!r}")
     text = spec.strip()

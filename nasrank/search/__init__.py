@@ -60,6 +60,7 @@ from nasrank.search.robot import RoBoT  # noqa: E402  isort: skip
 from nasrank.search.bo import PredictorBO  # noqa: E402  isort: skip
 from nasrank.search.custom import CustomSearchResult, custom  # noqa: E402  isort: skip
 from nasrank.search.plan import (  # noqa: E402  isort: skip
+    SearchInterrupted,
     SearchPlan,
     TopTraining,
     TrainingWorkerFailed,
@@ -89,6 +90,7 @@ __all__ = [
     "ScoreRequest",
     "ScoreSource",
     "SearchExhausted",
+    "SearchInterrupted",
     "SearchPlan",
     "SearchReport",
     "SearchResult",

@@ -55,7 +55,13 @@ if TYPE_CHECKING:
     from nasrank.benchmarks import Benchmark
     from nasrank.spaces import SearchSpace
 
-__all__ = ["DEFAULT_ENGINE_POOL", "SearchPlan", "TopTraining", "TrainingWorkerFailed"]
+__all__ = [
+    "DEFAULT_ENGINE_POOL",
+    "SearchInterrupted",
+    "SearchPlan",
+    "TopTraining",
+    "TrainingWorkerFailed",
+]
 
 #: Size of the sampled pool when proxies must be computed by the engine.
 DEFAULT_ENGINE_POOL = 64
@@ -69,6 +75,22 @@ class TrainingWorkerFailed(NasrankError):
         super().__init__(message)
         self.finished = finished
         self.total = total
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, in the CLI) stopped the searches.
+
+    Attributes:
+        report: The report of the runs that finished (``interrupted=True``), or
+            ``None`` when none did. With run storage, every evaluation of the stopped run
+            is stored too, and running the plan again resumes it.
+        finished: Runs that finished.
+        planned: Runs of the plan.
+    """
+
+    def __init__(self, report: SearchReport | None, finished: int, planned: int) -> None:
+        super().__init__(f"interrupted after {finished} of {planned} runs")
+        self.report, self.finished, self.planned = report, finished, planned
 
 
 @dataclass(frozen=True)
@@ -332,25 +354,43 @@ def _search(
     total = len(plan.methods) * len(plan.seeds) * plan.budget
     title = f"searching ({len(plan.methods)} x {len(plan.seeds)} runs)"
     featurizer = _featurizer(plan, setup)
-    with progress(title, total) as bar:
-        for method, cls in zip(_names(plan), setup.classes):
-            options = dict(plan.searcher_options.get(method, {}))
-            if featurizer is not None and cls.uses_features:
-                options.setdefault("features", featurizer)
-            for seed in plan.seeds:
-                searcher = cls(
-                    setup.space, pool=pool, seed=seed, maximize=setup.maximize, **options
-                )
-                storage = _run_storage(plan, backend, method, seed, config, setup.maximize)
-                result = searcher.run(
-                    setup.objective(plan),
-                    plan.budget,
-                    storage=storage,
-                    callback=lambda e: bar.advance(),
-                )
-                bar.advance(plan.budget - (result.queries - result.restored))
-                runs[method].append(result)
-                searchers[method].append(searcher)
+    try:
+        with progress(title, total) as bar:
+            for method, cls in zip(_names(plan), setup.classes):
+                options = dict(plan.searcher_options.get(method, {}))
+                if featurizer is not None and cls.uses_features:
+                    options.setdefault("features", featurizer)
+                for seed in plan.seeds:
+                    searcher = cls(
+                        setup.space, pool=pool, seed=seed, maximize=setup.maximize, **options
+                    )
+                    storage = _run_storage(plan, backend, method, seed, config, setup.maximize)
+                    result = searcher.run(
+                        setup.objective(plan),
+                        plan.budget,
+                        storage=storage,
+                        callback=lambda e: bar.advance(),
+                    )
+                    bar.advance(plan.budget - (result.queries - result.restored))
+                    runs[method].append(result)
+                    searchers[method].append(searcher)
+    except KeyboardInterrupt:
+        finished = {m: r for m, r in runs.items() if r}
+        report = None
+        if finished:
+            report = SearchReport.of(
+                setup.benchmark,
+                setup.metric,
+                setup.maximize,
+                pool,
+                info,
+                config,
+                finished,
+                {m: searchers[m] for m in finished},
+            )
+            report = dataclasses.replace(report, interrupted=True)
+        planned = len(plan.methods) * len(plan.seeds)
+        raise SearchInterrupted(report, sum(map(len, runs.values())), planned) from None
     return SearchReport.of(
         setup.benchmark, setup.metric, setup.maximize, pool, info, config, runs, searchers
     )

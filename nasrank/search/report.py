@@ -42,6 +42,7 @@ class SearchReport:
         searchers: Method -> the searcher of each run (its final state, e.g. RoBoT's
             ranking under the best weights).
         trained: The trained top picks (best first), once :class:`TopTraining` ran.
+        interrupted: The searches were stopped; :attr:`runs` holds the finished ones.
     """
 
     config: dict[str, Any]
@@ -55,6 +56,7 @@ class SearchReport:
     source: SourceInfo = field(repr=False)
     searchers: dict[str, list[Searcher]] = field(repr=False, default_factory=dict)
     trained: list[dict[str, Any]] | None = None
+    interrupted: bool = False
 
     @classmethod
     def of(
@@ -102,6 +104,8 @@ class SearchReport:
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` payload of ``nasrank search``."""
         payload: dict[str, Any] = {"config": self.config}
+        if self.interrupted:
+            payload["interrupted"] = True
         if self.optimum is not None and self.table_optimum is not None:
             payload["optimum"] = {"arch": self.optimum[0], "value": self.optimum[1]}
             payload["table_optimum"] = {

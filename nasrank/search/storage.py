@@ -24,9 +24,17 @@ import hashlib
 import json
 import math
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
+from nasrank._files import (
+    OPTUNA_TABLES,
+    SEARCH_STORAGE_ID,
+    describe,
+    sqlite_application_id,
+    sqlite_tables,
+)
 from nasrank.errors import NasrankError
 from nasrank.search._optuna import quiet_optuna
 from nasrank.search.results import Evaluation
@@ -36,6 +44,7 @@ __all__ = [
     "StorageBackend",
     "OptunaBackend",
     "JsonlBackend",
+    "check_storage_file",
     "open_storage",
     "run_key",
 ]
@@ -247,25 +256,121 @@ class JsonlBackend:
         return f"JsonlBackend({self.url!r})"
 
 
+def _local_file(url: str) -> tuple[Path | None, str]:
+    """``(file, kind)`` of a storage URL: kind ``"jsonl"``, ``"sqlite"`` or ``"rdb"``
+    (a server database: no local file)."""
+    if url.startswith("jsonl:"):
+        return Path(url[len("jsonl:") :]).expanduser(), "jsonl"
+    if url.endswith((".jsonl", ".ndjson")) and "://" not in url:
+        return Path(url).expanduser(), "jsonl"
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///") :]).expanduser(), "sqlite"
+    if "://" in url:
+        return None, "rdb"
+    return Path(url).expanduser(), "sqlite"
+
+
+def _refuse(path: Path, kind: str, wanted: str) -> NasrankError:
+    hint = " (did you mean --store?)" if "score store" in kind else ""
+    return NasrankError(
+        f"storage {str(path)!r} is {kind}, not {wanted}{hint}; give a new path or a "
+        "storage `nasrank search --storage` wrote"
+    )
+
+
+def _check_jsonl(path: Path) -> None:
+    with path.open("rb") as f:
+        first = f.readline()
+    try:
+        record = json.loads(first)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or "kind" not in record:
+        raise _refuse(path, describe(path), "a nasrank JSON-lines run log")
+
+
+def _ours(path: Path) -> bool:
+    """Whether an unstamped SQLite file is new or an Optuna storage of nasrank runs only."""
+    tables = sqlite_tables(path)
+    if not tables:
+        return True
+    if not tables & OPTUNA_TABLES:
+        return False
+    if "studies" not in tables:
+        return True
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        names = [r[0] for r in conn.execute("SELECT study_name FROM studies").fetchall()]
+    finally:
+        conn.close()
+    return all(str(n).startswith("nasrank:") for n in names)
+
+
+def check_storage_file(url: str | Path) -> None:
+    """Refuse an existing file that is not a run storage, with one line naming what it
+    is (a score store, JSON, another program's database, junk); creates nothing.
+
+    Raises:
+        NasrankError: The file is not a run storage of nasrank.
+    """
+    path, kind = _local_file(str(url))
+    if path is None or not path.exists():
+        return
+    if path.is_dir():
+        raise NasrankError(
+            f"storage {str(path)!r} is a directory; give a file path such as runs.db"
+        )
+    if path.stat().st_size == 0:
+        return
+    app_id = sqlite_application_id(path)
+    if kind == "jsonl":
+        if app_id is not None:
+            raise _refuse(path, describe(path), "a nasrank JSON-lines run log")
+        _check_jsonl(path)
+        return
+    if app_id == SEARCH_STORAGE_ID:
+        return
+    try:
+        legacy = app_id == 0 and _ours(path)
+    except sqlite3.Error:
+        legacy = False
+    if not legacy:
+        raise _refuse(path, describe(path), "a nasrank search storage")
+
+
+def _stamp(path: Path) -> None:
+    """Mark a SQLite run storage as nasrank's (``PRAGMA application_id``)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(f"PRAGMA application_id = {SEARCH_STORAGE_ID}")
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def open_storage(url: str | Path) -> StorageBackend:
     """Open the run storage named by ``url``.
 
     Args:
         url: ``PATH.jsonl`` / ``jsonl:PATH`` (JSON-lines log), an RDB URL with ``://``
-            (Optuna storage), or any other path (a SQLite file through Optuna).
+            (Optuna storage), or any other path (a SQLite file through Optuna, stamped
+            with ``PRAGMA application_id`` as nasrank's).
 
     Raises:
-        NasrankError: The storage cannot be opened.
+        NasrankError: The storage cannot be opened, or its file is not a run storage
+            (see :func:`check_storage_file`).
     """
     text = str(url)
-    if text.startswith("jsonl:"):
-        return JsonlBackend(text[len("jsonl:") :])
-    if text.endswith((".jsonl", ".ndjson")) and "://" not in text:
-        return JsonlBackend(text)
-    if "://" in text:
+    check_storage_file(text)
+    path, kind = _local_file(text)
+    if kind == "jsonl":
+        return JsonlBackend(text[len("jsonl:") :] if text.startswith("jsonl:") else text)
+    if path is None:
         return OptunaBackend(text)
-    path = Path(text).expanduser().resolve()
-    if path.is_dir():
-        raise NasrankError(f"storage {text!r} is a directory; give a file path such as runs.db")
+    path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return OptunaBackend(f"sqlite:///{path}")
+    backend = OptunaBackend(f"sqlite:///{path}")
+    if sqlite_application_id(path) != SEARCH_STORAGE_ID:
+        _stamp(path)
+    return backend

@@ -50,11 +50,13 @@ from nasrank.store.store import (
     ScoreRecord,
     ScoreStore,
     StoreLike,
+    check_store_file,
     default_store_path,
     open_store,
 )
 
 __all__ = [
+    "check_store_file",
     "ArchOutcome",
     "ArchScores",
     "BuildJob",

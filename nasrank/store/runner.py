@@ -41,11 +41,14 @@ class ScoreSpaceReport:
     """Summary of a :func:`score_space` run over a pool.
 
     Attributes:
-        archs_total: Architectures in the pool (seen so far, when interrupted).
+        archs_total: Architectures in the pool (when interrupted: those done -- stored
+            or scored -- before it stopped; what was in flight is not counted).
         archs_skipped: Architectures already complete in the store.
         archs_scored: Architectures scored (at least one proxy) by this run.
         archs_complete: Architectures of the pool with every proxy stored.
         rows_written: Store rows written by this run.
+        pairs_computed: ``(architecture, proxy)`` scores this run computed.
+        pairs_reused: ``(architecture, proxy)`` scores this run read from the store.
         nan_counts: Proxy -> architectures of the pool with a NaN score.
         stored_counts: Proxy -> architectures of the pool with the proxy stored.
         median_seconds_per_arch: Median over the pool of the summed engine seconds of
@@ -61,6 +64,8 @@ class ScoreSpaceReport:
     archs_scored: int
     archs_complete: int
     rows_written: int
+    pairs_computed: int
+    pairs_reused: int
     nan_counts: dict[str, int]
     stored_counts: dict[str, int]
     median_seconds_per_arch: float
@@ -80,6 +85,8 @@ class ScoreSpaceReport:
             "archs_scored": self.archs_scored,
             "archs_complete": self.archs_complete,
             "rows_written": self.rows_written,
+            "pairs_computed": self.pairs_computed,
+            "pairs_reused": self.pairs_reused,
             "nan_counts": dict(self.nan_counts),
             "stored_counts": dict(self.stored_counts),
             "median_seconds_per_arch": self.median_seconds_per_arch,
@@ -219,6 +226,8 @@ class _Tally:
     complete: int = 0
     scored: int = 0
     rows: int = 0
+    computed_pairs: int = 0
+    reused_pairs: int = 0
 
     def __post_init__(self) -> None:
         self.nan_counts = dict.fromkeys(self.names, 0)
@@ -226,6 +235,9 @@ class _Tally:
 
     def _account(self, result: ArchScores) -> None:
         values = result.scores
+        reused = sum(n in result.from_store for n in self.names)
+        self.reused_pairs += reused
+        self.computed_pairs += sum(n in values for n in self.names) - reused
         self.complete += all(n in values for n in self.names)
         for n in self.names:
             if n in values:
@@ -251,11 +263,14 @@ class _Tally:
     def report(self, total: int, wall: float, interrupted: bool) -> ScoreSpaceReport:
         seconds, walls = self.seconds_per_arch, self.wall_per_arch
         return ScoreSpaceReport(
-            archs_total=total,
+            # interrupted: the archs accounted for, not those read and still in flight
+            archs_total=self.skipped + self.scored if interrupted else total,
             archs_skipped=self.skipped,
             archs_scored=self.scored,
             archs_complete=self.complete,
             rows_written=self.rows,
+            pairs_computed=self.computed_pairs,
+            pairs_reused=self.reused_pairs,
             nan_counts=self.nan_counts,
             stored_counts=self.stored_counts,
             median_seconds_per_arch=statistics.median(seconds) if seconds else math.nan,

@@ -54,6 +54,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,7 @@ from nasrank.proxies import PROXIES  # noqa: F401 - registers the proxies
 from nasrank.proxies.engine import ScoreResult, score
 from nasrank.proxies.registry import ProxySpec, resolve_proxies
 from nasrank.spaces import get_space
+from nasrank.store.claims import Lease
 from nasrank.store.scoring import arch_seed, data_key, score_arch, to_records
 
 if TYPE_CHECKING:
@@ -285,6 +287,13 @@ class _Plan:
             return {}
         return self.store.get_many(self.key, chunk, self.specs, self.data, self.seed)
 
+    def lease(self) -> Lease | None:
+        """Claims for sharing the work with other processes on the store (None: no
+        writable store)."""
+        if self.store is None or self.key is None or self.store.read_only:
+            return None
+        return Lease(self.store, self.key, self.data, self.seed)
+
     def split(
         self, arch: str, have: Mapping[tuple[str, str], ScoreRecord]
     ) -> tuple[dict[str, ScoreRecord], tuple[str, ...]]:
@@ -367,13 +376,24 @@ def _pending(
     chunk_size: int,
     on_stored: Callable[[ArchScores], None],
     partial: dict[str, dict[str, ScoreRecord]],
+    lease: Lease | None,
+    waiting: list[str],
 ) -> Iterator[tuple[str, tuple[str, ...]]]:
     """The ``(arch, proxies to compute)`` work items; fully stored archs go to
-    ``on_stored`` as they are read, stored records of partial ones to ``partial``."""
+    ``on_stored`` as they are read, stored records of partial ones to ``partial``, archs
+    another process has claimed to ``waiting``."""
     for chunk in chunked(archs, chunk_size):
         have = plan.lookup(chunk)
         for arch in chunk:
             got, todo = plan.split(arch, have)
+            if todo and lease is not None:
+                if not lease.take([arch]):
+                    waiting.append(arch)
+                    continue
+                # read again under the claim: its last holder may have stored it since
+                got, todo = plan.split(arch, plan.lookup([arch]))
+                if not todo:
+                    lease.drop(arch)
             if not todo:
                 on_stored(_from_records(arch, got))
                 continue
@@ -388,6 +408,10 @@ def _in_process(job: Job, items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
         yield item, job(item)
 
 
+#: Seconds between looks at architectures other processes are computing.
+_POLL_SECONDS = 1.0
+
+
 def _stream(
     plan: _Plan,
     archs: Iterable[str],
@@ -398,7 +422,36 @@ def _stream(
 ) -> Iterator[ArchScores]:
     ready: deque[ArchScores] = deque()  # stored archs, when no on_stored takes them
     partial: dict[str, dict[str, ScoreRecord]] = {}
-    items = _pending(plan, archs, chunk_size, on_stored or ready.append, partial)
+    take_stored = on_stored or ready.append
+    lease = plan.lease()
+    with lease or nullcontext():
+        source: Iterable[str] = archs
+        retry = False
+        while True:
+            waiting: list[str] = []
+            items = _pending(plan, source, chunk_size, take_stored, partial, lease, waiting)
+            yield from _computed(plan, items, executor, max_in_flight, ready, lease, partial)
+            if not waiting:
+                break
+            # every arch left is another process's; nothing of this one is in flight
+            if retry and len(waiting) == len(source):  # type: ignore[arg-type]
+                time.sleep(_POLL_SECONDS)
+            source, retry = waiting, True
+    while ready:
+        yield ready.popleft()
+
+
+def _computed(
+    plan: _Plan,
+    items: Iterator[tuple[str, tuple[str, ...]]],
+    executor: Executor | None,
+    max_in_flight: int | None,
+    ready: deque[ArchScores],
+    lease: Lease | None,
+    partial: dict[str, dict[str, ScoreRecord]],
+) -> Iterator[ArchScores]:
+    """Compute ``items``, store each result (then drop its claim) and yield it, with the
+    stored archs of ``ready`` before each."""
     if executor is None:
         results = _in_process(plan.job, items)
     else:
@@ -407,7 +460,10 @@ def _stream(
         for (arch, _), outcome in results:
             while ready:
                 yield ready.popleft()
-            yield plan.finish(arch, outcome, partial.pop(arch, {}))
+            done = plan.finish(arch, outcome, partial.pop(arch, {}))
+            if lease is not None:
+                lease.drop(arch)
+            yield done
         while ready:
             yield ready.popleft()
     finally:

@@ -35,15 +35,22 @@ import json
 import math
 import os
 import sqlite3
-import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nasrank._files import (
+    SCORE_STORE_ID,
+    STORE_TABLES,
+    describe,
+    replace_atomically,
+    sqlite_application_id,
+    sqlite_tables,
+)
 from nasrank._version import __version__
 from nasrank.errors import StoreError
 from nasrank.proxies.registry import ProxySpec, resolve_proxies
@@ -53,6 +60,7 @@ __all__ = [
     "ScoreRecord",
     "ScoreStore",
     "StoreLike",
+    "check_store_file",
     "default_store_path",
     "open_store",
 ]
@@ -60,7 +68,8 @@ __all__ = [
 #: Proxy names or specs; versions come from the registry.
 ProxiesLike = Sequence[str | ProxySpec]
 
-_SCHEMA_VERSION = 1
+#: 1: scores + meta; 2: + claims (work shared between processes, see nasrank.store.claims).
+_SCHEMA_VERSION = 2
 _SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS scores (
@@ -89,6 +98,17 @@ _SCHEMA = (
         updated REAL NOT NULL,
         PRIMARY KEY (space, data, seed)
     )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS claims (
+        space TEXT NOT NULL,
+        data TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        arch TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        expires REAL NOT NULL,
+        PRIMARY KEY (space, data, seed, arch)
+    ) WITHOUT ROWID
     """,
 )
 _CHUNK = 500  # architectures per SELECT (bound-parameter limits)
@@ -145,6 +165,35 @@ def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]
         yield items[i : i + size]
 
 
+def check_store_file(path: str | os.PathLike[str]) -> None:
+    """Refuse an existing file that is not a score store, with one line naming what it
+    is (a foreign SQLite file would otherwise silently get nasrank's tables); a missing
+    or empty file passes. Reads only the file's header and table names.
+
+    Raises:
+        StoreError: The file is something else (JSON, a search storage, junk ...).
+    """
+    path = Path(path).expanduser()
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    app_id = sqlite_application_id(path)
+    if app_id == SCORE_STORE_ID:
+        return
+    if app_id == 0:
+        try:
+            tables = sqlite_tables(path)
+        except sqlite3.Error:
+            tables = {"?"}
+        if not tables or STORE_TABLES <= tables <= STORE_TABLES | {"claims"}:
+            return  # a new database, or a store written before the stamp
+    kind = describe(path)
+    hint = " (did you mean `nasrank search --storage`?)" if "storage" in kind else ""
+    raise StoreError(
+        f"{str(path)!r} is {kind}, not a nasrank score store{hint}; give a new path or a "
+        "file that `--store` wrote"
+    )
+
+
 class ScoreStore:
     """Proxy scores keyed by (space, arch, proxy, data, seed, version) in a SQLite file.
 
@@ -194,6 +243,7 @@ class ScoreStore:
                 f"score store path {str(self.path)!r} is a folder; give a file path such as "
                 f"{str(self.path / 'scores.sqlite')!r}"
             )
+        check_store_file(self.path)
         if self.read_only:
             return self._connect_read_only()
         try:
@@ -213,16 +263,9 @@ class ScoreStore:
             # WAL + NORMAL: a commit survives a killed process (not a power cut) without
             # an fsync per transaction
             conn.execute("PRAGMA synchronous = NORMAL")
-            if version < _SCHEMA_VERSION:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _SCHEMA:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+            stamped = conn.execute("PRAGMA application_id").fetchone()[0] == SCORE_STORE_ID
+            if version < _SCHEMA_VERSION or not stamped:
+                self._create_schema(conn)
         except StoreError:
             conn.close()
             raise
@@ -231,6 +274,20 @@ class ScoreStore:
             raise self._error(exc, "open") from None
         self._conn, self._pid = conn, os.getpid()
         return conn
+
+    @staticmethod
+    def _create_schema(conn: sqlite3.Connection) -> None:
+        """Create the tables (or add those of a newer schema) and stamp the file."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            conn.execute(f"PRAGMA application_id = {SCORE_STORE_ID}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def _connect_read_only(self) -> sqlite3.Connection:
         if not self.path.is_file():
@@ -245,11 +302,11 @@ class ScoreStore:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error as exc:
             raise self._error(exc, "open") from None
-        if version != _SCHEMA_VERSION:
+        if not 1 <= version <= _SCHEMA_VERSION:  # version 1 lacks only the claims
             conn.close()
             raise StoreError(
                 f"score store {str(self.path)!r} has schema version {version}; this nasrank "
-                f"reads version {_SCHEMA_VERSION}"
+                f"reads versions 1-{_SCHEMA_VERSION}"
                 + ("; upgrade nasrank" if version > _SCHEMA_VERSION else " (is it a store?)")
             )
         self._conn, self._pid = conn, os.getpid()
@@ -377,6 +434,93 @@ class ScoreStore:
                 raise
         except sqlite3.Error as exc:
             raise self._error(exc, "write to") from None
+
+    # ---- claims: work shared between processes (see nasrank.store.claims) --------------
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in its own write transaction; the rows it changed."""
+        self._check_writable()
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                changed = conn.execute(sql, params).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write to") from None
+        return changed
+
+    def claim(
+        self,
+        space: str,
+        data: str,
+        seed: int,
+        archs: Sequence[str],
+        *,
+        owner: str,
+        ttl: float,
+        free: Callable[[str, float], bool],
+    ) -> list[str]:
+        """Claim ``archs`` for ``owner`` until ``ttl`` seconds from now, in one transaction.
+
+        An architecture is taken when nobody holds it, ``owner`` does, or
+        ``free(holder, expires)`` says its holder's claim may be taken over.
+
+        Returns:
+            The architectures now claimed by ``owner``.
+        """
+        self._check_writable()
+        now = time.time()
+        conn = self._connection()
+        taken: list[str] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for arch in archs:
+                    row = conn.execute(
+                        "SELECT owner, expires FROM claims WHERE space = ? AND data = ? "
+                        "AND seed = ? AND arch = ?",
+                        (space, data, int(seed), arch),
+                    ).fetchone()
+                    if row is None or row[0] == owner or free(str(row[0]), float(row[1])):
+                        conn.execute(
+                            "INSERT OR REPLACE INTO claims (space, data, seed, arch, owner, "
+                            "expires) VALUES (?, ?, ?, ?, ?, ?)",
+                            (space, data, int(seed), arch, owner, now + ttl),
+                        )
+                        taken.append(arch)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write to") from None
+        return taken
+
+    def release(self, space: str, data: str, seed: int, arch: str, *, owner: str) -> None:
+        """Drop ``owner``'s claim on ``arch`` (nothing when it holds none)."""
+        self._write(
+            "DELETE FROM claims WHERE space = ? AND data = ? AND seed = ? AND arch = ? "
+            "AND owner = ?",
+            (space, data, int(seed), arch, owner),
+        )
+
+    def renew_claims(self, owner: str, ttl: float) -> int:
+        """Extend every claim of ``owner`` to ``ttl`` seconds from now; how many."""
+        return self._write(
+            "UPDATE claims SET expires = ? WHERE owner = ?", (time.time() + ttl, owner)
+        )
+
+    def release_claims(self, owner: str) -> int:
+        """Drop every claim of ``owner``; how many."""
+        return self._write("DELETE FROM claims WHERE owner = ?", (owner,))
+
+    def claims(self) -> list[tuple[str, str, int, str, str, float]]:
+        """Every claim: ``(space, data, seed, arch, owner, expires)``."""
+        cur = self._query("SELECT space, data, seed, arch, owner, expires FROM claims")
+        return [tuple(r) for r in cur.fetchall()]
 
     def runs(self) -> list[dict[str, Any]]:
         """The ``meta`` rows: space, data, seed, description, nasrank_version, info, times."""
@@ -611,18 +755,11 @@ class ScoreStore:
                 [[getattr(r, c) for c in _COLUMNS] for r in self.records(space)],
                 columns=list(_COLUMNS),
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with replace_atomically(path) as tmp:
             if suffix == ".csv":
                 frame.to_csv(tmp, index=False)
             else:
                 frame.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return len(frame)
 
 

@@ -29,13 +29,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nasrank._files import replace_atomically
 from nasrank.errors import (
     InvalidArchitecture,
     NasrankError,
@@ -191,51 +191,46 @@ class ProxyTable:
         npz, js = table_paths(path)
         npz.parent.mkdir(parents=True, exist_ok=True)
         scores = np.ascontiguousarray(self.values)
-        fd, tmp = tempfile.mkstemp(dir=npz.parent, prefix=f".{npz.name}.", suffix=".tmp")
-        os.close(fd)
-        fd2, tmp2 = tempfile.mkstemp(dir=js.parent, prefix=f".{js.name}.", suffix=".tmp")
-        os.close(fd2)
-        try:
+        # the .json (with the .npz's sha256) lands first: a crash between the two
+        # renames leaves a pair whose checksum does not match, which loading reports
+        with replace_atomically(npz) as tmp, replace_atomically(js) as tmp2:
             with open(tmp, "wb") as f:
                 if self._index is not None:
                     np.savez_compressed(f, scores=scores, index=self._index.astype(np.int32))
                 else:
                     np.savez_compressed(f, scores=scores, archs=np.array(self.archs, dtype=str))
             digest = _sha256(Path(tmp))
-            covered, total = self.coverage
-            fixed = {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "name": npz.stem,
-                "space": self.space,
-                "space_size": total,
-                "archs": covered,
-                "complete": total is not None and covered == total,
-                "proxies": list(self.proxies),
-            }
-            meta = {
-                **fixed,
-                **{k: v for k, v in self.meta.items() if k not in fixed},
-                "rows": "index" if self._index is not None else "archs",
-                "nan_counts": {
-                    p: int(np.isnan(self.values[:, j]).sum()) for j, p in enumerate(self.proxies)
-                },
-                "sha256": digest,
-            }
-            if self._codec is not None:
-                meta["index"] = self._codec.description
+            meta = self._saved_meta(npz.stem, digest)
             Path(tmp2).write_text(json.dumps(meta, indent=2) + "\n")
-            for t in (tmp, tmp2):  # mkstemp makes 0600 files; tables are package data
-                os.chmod(t, 0o644)
-            os.replace(tmp, npz)
-            os.replace(tmp2, js)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            Path(tmp2).unlink(missing_ok=True)
-            raise
         self.meta = meta
         self.name = npz.stem
         return npz, js
+
+    def _saved_meta(self, name: str, digest: str) -> dict[str, Any]:
+        """The metadata :meth:`save` writes beside scores whose sha256 is ``digest``."""
+        covered, total = self.coverage
+        fixed = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "name": name,
+            "space": self.space,
+            "space_size": total,
+            "archs": covered,
+            "complete": total is not None and covered == total,
+            "proxies": list(self.proxies),
+        }
+        meta = {
+            **fixed,
+            **{k: v for k, v in self.meta.items() if k not in fixed},
+            "rows": "index" if self._index is not None else "archs",
+            "nan_counts": {
+                p: int(np.isnan(self.values[:, j]).sum()) for j, p in enumerate(self.proxies)
+            },
+            "sha256": digest,
+        }
+        if self._codec is not None:
+            meta["index"] = self._codec.description
+        return meta
 
     # ---- rows --------------------------------------------------------------------------
     @property

@@ -213,7 +213,7 @@ def test_threads_below_one_is_exit_2(capsys, nb201_table, tmp_path, command, thr
         "score-space": ["--pool", "1", "--store", str(tmp_path / "s.sqlite")],
     }[command]
     argv = [command, "--space", "nb201", *common, "--threads", threads]
-    _one_line_exit_2(capsys, argv, f"--threads must be >= 1, got {threads}")
+    _one_line_exit_2(capsys, argv, f"argument --threads: must be 1..4,096, got {threads}")
 
 
 def test_score_applies_threads(tmp_path, no_store, monkeypatch):
