@@ -10,8 +10,9 @@ computing everything, and each architecture is computed once.
 A background thread renews this process's claims every ``ttl / 4`` seconds, so a slow
 architecture keeps its claim. The claims of a process that died (``kill -9``, a lost
 machine) expire ``ttl`` seconds after its last renewal; on the same machine they are
-taken over at once, as soon as the process is seen to be gone. Expiry compares the
-clocks of the machines sharing the store, so keep them in sync (NTP).
+taken over at once, as soon as the process is seen to be gone. (The store's WAL mode
+keeps its writers on one machine; expiry covers processes that cannot be checked, e.g.
+in other PID namespaces.)
 
 Usage::
 

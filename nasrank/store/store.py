@@ -37,6 +37,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -346,6 +347,23 @@ class ScoreStore:
             raise self._error(exc, "read") from None
 
     # ---- writing -----------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (``BEGIN IMMEDIATE``): committed when the body
+        ends, rolled back on any error; SQLite errors become :class:`StoreError`."""
+        self._check_writable()
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write to") from None
+
     def put_many(self, records: Iterable[ScoreRecord]) -> int:
         """Write ``records`` in one transaction (replacing rows with the same key).
 
@@ -374,21 +392,12 @@ class ScoreStore:
         ]
         if not rows:
             return 0
-        conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO scores (space, data, seed, proxy, version, arch, "
-                    "score, seconds, error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise self._error(exc, "write to") from None
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO scores (space, data, seed, proxy, version, arch, "
+                "score, seconds, error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return len(rows)
 
     def record_run(
@@ -407,49 +416,30 @@ class ScoreStore:
         """
         self._check_writable()
         now = time.time()
-        conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(
-                    "INSERT INTO meta (space, data, seed, description, nasrank_version, info, "
-                    "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (space, data, seed) DO UPDATE SET "
-                    "description = excluded.description, info = excluded.info, "
-                    "nasrank_version = excluded.nasrank_version, updated = excluded.updated",
-                    (
-                        space,
-                        data,
-                        int(seed),
-                        description,
-                        __version__,
-                        json.dumps(dict(info or {}), sort_keys=True),
-                        now,
-                        now,
-                    ),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise self._error(exc, "write to") from None
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (space, data, seed, description, nasrank_version, info, "
+                "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (space, data, seed) DO UPDATE SET "
+                "description = excluded.description, info = excluded.info, "
+                "nasrank_version = excluded.nasrank_version, updated = excluded.updated",
+                (
+                    space,
+                    data,
+                    int(seed),
+                    description,
+                    __version__,
+                    json.dumps(dict(info or {}), sort_keys=True),
+                    now,
+                    now,
+                ),
+            )
 
     # ---- claims: work shared between processes (see nasrank.store.claims) --------------
     def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement in its own write transaction; the rows it changed."""
-        self._check_writable()
-        conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                changed = conn.execute(sql, params).rowcount
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise self._error(exc, "write to") from None
+        with self._transaction() as conn:
+            changed = conn.execute(sql, params).rowcount
         return changed
 
     def claim(
@@ -471,32 +461,22 @@ class ScoreStore:
         Returns:
             The architectures now claimed by ``owner``.
         """
-        self._check_writable()
         now = time.time()
-        conn = self._connection()
         taken: list[str] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for arch in archs:
-                    row = conn.execute(
-                        "SELECT owner, expires FROM claims WHERE space = ? AND data = ? "
-                        "AND seed = ? AND arch = ?",
-                        (space, data, int(seed), arch),
-                    ).fetchone()
-                    if row is None or row[0] == owner or free(str(row[0]), float(row[1])):
-                        conn.execute(
-                            "INSERT OR REPLACE INTO claims (space, data, seed, arch, owner, "
-                            "expires) VALUES (?, ?, ?, ?, ?, ?)",
-                            (space, data, int(seed), arch, owner, now + ttl),
-                        )
-                        taken.append(arch)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise self._error(exc, "write to") from None
+        with self._transaction() as conn:
+            for arch in archs:
+                row = conn.execute(
+                    "SELECT owner, expires FROM claims WHERE space = ? AND data = ? "
+                    "AND seed = ? AND arch = ?",
+                    (space, data, int(seed), arch),
+                ).fetchone()
+                if row is None or row[0] == owner or free(str(row[0]), float(row[1])):
+                    conn.execute(
+                        "INSERT OR REPLACE INTO claims (space, data, seed, arch, owner, "
+                        "expires) VALUES (?, ?, ?, ?, ?, ?)",
+                        (space, data, int(seed), arch, owner, now + ttl),
+                    )
+                    taken.append(arch)
         return taken
 
     def release(self, space: str, data: str, seed: int, arch: str, *, owner: str) -> None:

@@ -75,6 +75,8 @@ def test_an_arch_claimed_elsewhere_is_waited_for_and_reused(tmp_path, space, arc
     data = data_key(batch, TINY)
     other = "elsewhere/1/x"
     store.claim("nb201", data, 0, [archs[0]], owner=other, ttl=3600.0, free=lambda h, e: False)
+    # what the other process computes (here, before the thread: torch's RNG is global)
+    result = score_arch(space, archs[0], batch, PROXIES, seed=0, build_kwargs=TINY)
     reports = []
     worker = threading.Thread(  # a store object per thread
         target=lambda: reports.append(_run(space, archs, batch, ScoreStore(store.path)))
@@ -82,7 +84,6 @@ def test_an_arch_claimed_elsewhere_is_waited_for_and_reused(tmp_path, space, arc
     worker.start()
     # the other process finishes its arch: scores first, then the claim goes
     own = ScoreStore(store.path)
-    result = score_arch(space, archs[0], batch, PROXIES, seed=0, build_kwargs=TINY)
     own.put_many(to_records("nb201", archs[0], data, 0, dict(result), reasons=result.reasons))
     own.release("nb201", data, 0, archs[0], owner=other)
     worker.join(300)
