@@ -78,6 +78,25 @@ def resolve_cli_data(args: argparse.Namespace, space: Any) -> str:
     return args.data
 
 
+def check_cli_input_shape(args: argparse.Namespace, space: Any, arch: str) -> None:
+    """An explicit image shape in ``args.data`` (resolved) must fit the network of
+    ``arch``: refused in one line before any work
+    (:func:`nasrank.training.probe.check_input_shape`, shape-only passes)."""
+    from nasrank.cli import UsageError
+    from nasrank.data import parse_spec
+    from nasrank.training.errors import InputShapeError
+    from nasrank.training.probe import check_input_shape
+
+    spec = parse_spec(args.data)
+    if spec.kind != "images" or spec.shape is None:
+        return
+    kwargs = {"num_classes": args.num_classes} if getattr(args, "num_classes", None) else {}
+    try:
+        check_input_shape(space, arch, spec.shape, **kwargs)
+    except InputShapeError as exc:
+        raise UsageError(f"--data {args.data}: {exc}") from None
+
+
 def parse_proxies(text: str) -> list[str] | None:
     """``"all"`` -> None (every registered proxy); ``"a,b"`` -> ["a", "b"]."""
     from nasrank.cli import UsageError

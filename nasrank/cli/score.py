@@ -19,6 +19,7 @@ from nasrank.cli._common import (
     add_data_arguments,
     add_store_argument,
     add_threads_argument,
+    check_cli_input_shape,
     cli_threads,
     load_cli_batch,
     model_kwargs,
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     arch = space.canonical(args.arch)
     resolve_cli_data(args, space)
+    check_cli_input_shape(args, space, arch)
     threads = cli_threads(args)
     specs = resolve_proxies(parse_proxies(args.proxies))
     store = open_cli_store(args)
