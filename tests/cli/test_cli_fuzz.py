@@ -106,6 +106,27 @@ def _make_files(root: Path) -> dict[str, Path]:
     files["TRUNCATED"].write_bytes(files["FOREIGN"].read_bytes()[:60])
     files["FOLDER"] = root / "FOLDER"
     files["FOLDER"].mkdir()
+    more = {
+        "PNG": b"\x89PNG\r\n\x1a\n" + bytes(64),
+        "GZIP": b"\x1f\x8b\x08\x00" + bytes(64),
+        "PICKLE": b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01.",
+        "NPY": b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }"
+        + b" " * 44 + b"\n" + bytes(16),
+        "ZIP": b"PK\x03\x04" + bytes(64),
+        "NULS": bytes(4096),
+        "HALFJSON": b'{"runs": [1, 2',
+        "TEXT": b"hello world\nthis is not data\n",
+        "UTF16": "arch\n|x|\n".encode("utf-16"),
+        "XML": b"<?xml version='1.0'?><a/>",
+        "LONGLINE": b"x" * 200_000,
+    }
+    for name, content in more.items():
+        files[name] = root / name
+        files[name].write_bytes(content)
+    files["DANGLING"] = root / "DANGLING"
+    files["DANGLING"].symlink_to(root / "nowhere")
+    files["LINKDIR"] = root / "LINKDIR"
+    files["LINKDIR"].symlink_to(files["FOLDER"])
     assert main(["score-space", "--space", "nb201", "--pool", "1", "--proxies", "params",
                  "--store", str(root / "STORE_KIND")]) == 0
     files["STORE_KIND"] = root / "STORE_KIND"
@@ -116,8 +137,11 @@ def _make_files(root: Path) -> dict[str, Path]:
     return files
 
 
-WRONG_FILES = ["EMPTY", "JUNK", "JSON", "CSV", "FOREIGN", "TRUNCATED", "FOLDER"]
-#: An empty file is a new SQLite database: a store or storage may start in it.
+WRONG_FILES = ["EMPTY", "JUNK", "JSON", "CSV", "FOREIGN", "TRUNCATED", "FOLDER", "PNG", "GZIP",
+               "PICKLE", "NPY", "ZIP", "NULS", "HALFJSON", "TEXT", "UTF16", "XML", "LONGLINE",
+               "DANGLING", "LINKDIR"]  # fmt: skip
+#: An empty file (or a link to none) is a new SQLite database: a store or storage may
+#: start in it.
 STARTS_EMPTY = ("--store", "--storage")
 
 # ---- the harness ------------------------------------------------------------------------------
@@ -155,7 +179,9 @@ def _fill(argv: list[str], root: Path) -> list[str]:
     out = []
     for a in argv:
         for name in ("STORE_KIND", "STORAGE_KIND", "TRUNCATED", "FOREIGN", "FOLDER", "EMPTY",
-                     "JUNK", "JSON", "CSV", "STORE"):
+                     "JUNK", "HALFJSON", "JSON", "CSV", "PNG", "GZIP", "PICKLE", "NPY", "ZIP",
+                     "NULS", "TEXT", "UTF16", "XML", "LONGLINE", "DANGLING", "LINKDIR",
+                     "STORE"):
             if name in a:
                 a = a.replace(name, str(root / name), 1)
                 break
@@ -250,7 +276,7 @@ FILE_OPTIONS = [
 def _file_cases() -> Iterator[tuple[str, str, str]]:
     for command, option, prefix in FILE_OPTIONS:
         for kind in WRONG_FILES:
-            if not (kind == "EMPTY" and option in STARTS_EMPTY):
+            if not (kind in ("EMPTY", "DANGLING") and option in STARTS_EMPTY):
                 yield command, option, prefix + kind
     yield "score-space", "--store", "STORAGE_KIND"
     yield "search", "--storage", "STORE_KIND"
@@ -308,5 +334,5 @@ def test_bad_output_path_is_refused_before_work(
 
 def test_each_family_has_at_least_20_values() -> None:
     for family in (NOT_INTEGERS, NOT_SEEDS, NOT_FLOATS, NOT_NAMES, NOT_PROXIES, NOT_DATA,
-                   NOT_BENCHMARKS, BAD_OUTPUTS):
+                   NOT_BENCHMARKS, BAD_OUTPUTS, WRONG_FILES):
         assert len(family) >= 20 and len(set(family)) == len(family)

@@ -103,9 +103,12 @@ def test_the_summary_counts_pairs_computed_and_reused(tmp_path, capsys):
     assert (report["pairs_computed"], report["pairs_reused"]) == (2, 2)
 
 
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
 def test_an_interrupted_search_writes_its_runs_and_says_how_to_resume(
-    tmp_path, capsys, monkeypatch
+    tmp_path, capsys, monkeypatch, stop
 ):
+    import signal
+
     from nasrank.search.objectives import BenchmarkObjective
 
     real, calls = BenchmarkObjective.__call__, []
@@ -113,6 +116,8 @@ def test_an_interrupted_search_writes_its_runs_and_says_how_to_resume(
     def stop_at_the_fifth_query(self, arch):
         calls.append(arch)
         if len(calls) == 5:
+            if stop == "sigterm":  # the handler raises in this frame, at once
+                os.kill(os.getpid(), signal.SIGTERM)
             raise KeyboardInterrupt
         return real(self, arch)
 
