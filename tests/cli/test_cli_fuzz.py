@@ -8,6 +8,7 @@ folder changed (inputs, stores and storages byte-identical; no output written).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -134,6 +135,13 @@ def _make_files(root: Path) -> dict[str, Path]:
                  "random", "--budget", "2", "--seeds", "0", "--storage",
                  str(root / "STORAGE_KIND")]) == 0
     files["STORAGE_KIND"] = root / "STORAGE_KIND"
+    # close the runs' connections now: the last close checkpoints the WAL into the main
+    # file, which must not happen in the middle of a case
+    gc.collect()
+    for name in ("STORE_KIND", "STORAGE_KIND"):
+        conn = sqlite3.connect(files[name])
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
     return files
 
 
