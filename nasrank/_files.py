@@ -109,22 +109,23 @@ def _describe_sqlite(path: Path, app_id: int) -> str:
     return f"a SQLite database of another program (tables: {names})"
 
 
+#: Leading bytes of the binary formats users mistake for one another.
+_MAGIC = (
+    ((b"PK\x03\x04",), "a zip archive (e.g. a NumPy .npz)"),
+    ((b"PAR1",), "a Parquet file"),
+    ((b"\x93NUMPY",), "a NumPy .npy file"),
+    ((b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"), "a Python pickle"),
+    ((b"\x89PNG",), "a PNG image"),
+    ((b"%PDF",), "a PDF document"),
+    ((b"\x1f\x8b",), "a gzip file"),
+)
+
+
 def _describe_bytes(head: bytes) -> str:
     text = head.lstrip()
-    if head.startswith(b"PK\x03\x04"):
-        return "a zip archive (e.g. a NumPy .npz)"
-    if head.startswith(b"PAR1"):
-        return "a Parquet file"
-    if head.startswith(b"\x93NUMPY"):
-        return "a NumPy .npy file"
-    if head.startswith((b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")):
-        return "a Python pickle"
-    if head.startswith(b"\x89PNG"):
-        return "a PNG image"
-    if head.startswith(b"%PDF"):
-        return "a PDF document"
-    if head.startswith(b"\x1f\x8b"):
-        return "a gzip file"
+    for prefixes, kind in _MAGIC:
+        if head.startswith(prefixes):
+            return kind
     try:
         head[: len(head) - 3].decode("utf-8")  # the read may cut a character in two
     except UnicodeDecodeError:
