@@ -1,7 +1,9 @@
 """Files on disk: what an existing file is, whether a path can be written, and
 replacing a file so that a crash never leaves it half-written.
 
-Every nasrank writer goes through :func:`replace_atomically`:
+Every file nasrank writes for its user (``--json``, plots, CSV/Parquet exports, proxy
+tables) goes through :func:`replace_atomically` (training checkpoints have their own
+fsync'ed writer, :mod:`nasrank.training._checkpoint_file`):
 
 * a regular file (or a new path) is written to a temporary file beside it and renamed
   over it; a new file gets the permissions the process umask gives (``0666 & ~umask``),
@@ -35,6 +37,7 @@ __all__ = [
     "SCORE_STORE_ID",
     "SEARCH_STORAGE_ID",
     "describe",
+    "has_store_tables",
     "replace_atomically",
     "same_file",
     "sqlite_application_id",
@@ -50,8 +53,13 @@ SEARCH_STORAGE_ID = 0x4E525352
 _SQLITE_HEADER = b"SQLite format 3\x00"
 #: Tables Optuna's RDB storage creates (any of them marks an Optuna database).
 OPTUNA_TABLES = frozenset({"studies", "trials", "alembic_version", "version_info"})
-#: Tables of a score store.
+#: Tables of a score store (``claims`` since schema 2).
 STORE_TABLES = frozenset({"scores", "meta"})
+
+
+def has_store_tables(tables: set[str]) -> bool:
+    """Whether ``tables`` are a score store's (of schema 1 or 2)."""
+    return STORE_TABLES <= tables <= STORE_TABLES | {"claims"}
 
 
 class OutputPathError(NasrankError, OSError):
@@ -99,7 +107,7 @@ def _describe_sqlite(path: Path, app_id: int) -> str:
         tables = sqlite_tables(path)
     except sqlite3.Error as exc:
         return f"a damaged SQLite file ({exc})"
-    if app_id == 0 and tables and tables >= STORE_TABLES and tables <= STORE_TABLES | {"claims"}:
+    if app_id == 0 and has_store_tables(tables):
         return "a nasrank score store"
     if app_id == 0 and tables & OPTUNA_TABLES:
         return "an Optuna storage"
@@ -197,13 +205,27 @@ def _nearest_existing(path: Path) -> Path:
 _NAME_MAX = 255
 
 
+def _why_not(folder: Path, exc: OSError) -> str:
+    """Why creating a file in ``folder`` failed: its file system when that tells (root
+    meets these where permission bits say yes), else the OS's reason."""
+    try:
+        fs = os.statvfs(folder)
+    except (AttributeError, OSError):  # no statvfs (Windows)
+        fs = None
+    if fs is not None and fs.f_flag & os.ST_RDONLY:
+        return "it is on a read-only file system"
+    if fs is not None and fs.f_blocks == 0:
+        return "it is on a virtual file system with no storage, like /proc and /sys"
+    return str(exc.strerror or exc)
+
+
 def _probe_folder(folder: Path) -> str | None:
     """Why nothing can be created in ``folder`` (None: a file can), found by creating
     and removing a temporary file -- permission bits do not tell root's limits."""
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".nasrank-probe-")
     except OSError as exc:
-        return f"cannot create files in {str(folder)!r} ({exc.strerror or exc})"
+        return f"cannot create files in {str(folder)!r} ({_why_not(folder, exc)})"
     os.close(fd)
     os.unlink(tmp)
     return None

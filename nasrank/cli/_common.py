@@ -78,23 +78,24 @@ def resolve_cli_data(args: argparse.Namespace, space: Any) -> str:
     return args.data
 
 
-def check_cli_input_shape(args: argparse.Namespace, space: Any, arch: str) -> None:
-    """An explicit image shape in ``args.data`` (resolved) must fit the network of
-    ``arch``: refused in one line before any work
-    (:func:`nasrank.training.probe.check_input_shape`, shape-only passes)."""
+def check_model_input(
+    space: Any, arch: str, spec: Any, shape: tuple[int, ...] | None, num_classes: int | None
+) -> None:
+    """The space's network takes the data: class logits for token data, an image shape it
+    fits (:mod:`nasrank.training.probe`; shape-only passes, nothing allocated)."""
     from nasrank.cli import UsageError
-    from nasrank.data import parse_spec
+    from nasrank.training import TrainingError
     from nasrank.training.errors import InputShapeError
-    from nasrank.training.probe import check_input_shape
+    from nasrank.training.probe import check_classifier, check_input_shape
 
-    spec = parse_spec(args.data)
-    if spec.kind != "images" or spec.shape is None:
-        return
-    kwargs = {"num_classes": args.num_classes} if getattr(args, "num_classes", None) else {}
+    kwargs = {"num_classes": num_classes} if num_classes else {}
     try:
-        check_input_shape(space, arch, spec.shape, **kwargs)
-    except InputShapeError as exc:
-        raise UsageError(f"--data {args.data}: {exc}") from None
+        if spec.kind == "tokens":
+            check_classifier(space, arch, **kwargs)
+        elif shape is not None:
+            check_input_shape(space, arch, shape, **kwargs)
+    except (InputShapeError, TrainingError) as exc:
+        raise UsageError(f"--data {spec.text}: {exc}") from None
 
 
 def parse_proxies(text: str) -> list[str] | None:

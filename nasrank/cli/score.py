@@ -19,7 +19,7 @@ from nasrank.cli._common import (
     add_data_arguments,
     add_store_argument,
     add_threads_argument,
-    check_cli_input_shape,
+    check_model_input,
     cli_threads,
     load_cli_batch,
     model_kwargs,
@@ -51,6 +51,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from nasrank.data import parse_spec
     from nasrank.proxies import resolve_proxies
     from nasrank.spaces import get_space
     from nasrank.store import score_arch_stored
@@ -58,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     arch = space.canonical(args.arch)
     resolve_cli_data(args, space)
-    check_cli_input_shape(args, space, arch)
+    spec = parse_spec(args.data)
+    if spec.kind == "images":  # an explicit image shape must fit: one line, before any work
+        check_model_input(space, arch, spec, spec.shape, args.num_classes)
     threads = cli_threads(args)
     specs = resolve_proxies(parse_proxies(args.proxies))
     store = open_cli_store(args)

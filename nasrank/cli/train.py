@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nasrank.cli._common import seed_arg
+from nasrank.cli._common import check_model_input, seed_arg
 from nasrank.cli._output import print_table, progress, write_json
 
 _RUN_FILE = "run.json"
@@ -162,26 +162,6 @@ def _known_shape(spec: Any) -> tuple[int, ...] | None:
     return None
 
 
-def _check_model_input(
-    space: Any, arch: str, spec: Any, shape: tuple[int, ...] | None, num_classes: int | None
-) -> None:
-    """The space's network takes the data: class logits for token data, an image shape it
-    fits (:mod:`nasrank.training.probe`; shape-only passes, nothing allocated)."""
-    from nasrank.cli import UsageError
-    from nasrank.training import TrainingError
-    from nasrank.training.errors import InputShapeError
-    from nasrank.training.probe import check_classifier, check_input_shape
-
-    kwargs = {"num_classes": num_classes} if num_classes else {}
-    try:
-        if spec.kind == "tokens":
-            check_classifier(space, arch, **kwargs)
-        elif shape is not None:
-            check_input_shape(space, arch, shape, **kwargs)
-    except (InputShapeError, TrainingError) as exc:
-        raise UsageError(f"--data {spec.text}: {exc}") from None
-
-
 def _load_data(args: argparse.Namespace, spec: Any) -> tuple[Any, Any, Any]:
     """(train, val or None, test or None) as the options describe."""
     import numpy as np
@@ -237,19 +217,12 @@ def _check_run_dir(directory: Path, record: dict[str, Any]) -> int:
     from nasrank.cli import UsageError  # inside: nasrank.cli imports this module
 
     # nasrank.training imports torch; kept inside so that `nasrank --help` stays fast
-    from nasrank.training import TrainingError
     from nasrank.training.checkpoint import (
         CHECKPOINT_NAME,
-        check_checkpoint_dir,
         load_checkpoint,
     )
 
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"--checkpoint-dir {directory} exists and is not a directory")
-    try:  # before anything is created: the directory or where it would be made is writable
-        check_checkpoint_dir(directory)
-    except TrainingError as exc:
-        raise UsageError(str(exc).replace("checkpoint_dir", "--checkpoint-dir", 1)) from None
+    # `nasrank.cli.main` checked before any work that the directory can be made and written
     run_file = directory / _RUN_FILE
     if run_file.exists():
         try:
@@ -441,13 +414,11 @@ def run(args: argparse.Namespace) -> int:
     done = _check_run_dir(directory, record) if directory is not None else 0
     shape = _known_shape(spec)
     num_classes = spec.num_classes if spec.scheme == "synthetic" else None
-    _check_model_input(space, arch, spec, shape, num_classes)
+    check_model_input(space, arch, spec, shape, num_classes)
     data = _load_data(args, spec)
     train_data = data[0]
     if shape is None and spec.kind == "images":  # an image folder: its size is known now
-        _check_model_input(
-            space, arch, spec, tuple(train_data.sample_shape), train_data.num_classes
-        )
+        check_model_input(space, arch, spec, tuple(train_data.sample_shape), train_data.num_classes)
     model = _build_model(space, arch, train_data.num_classes, args.seed)
     if directory is not None:
         _announce_run_dir(directory, record, done, config.epochs)

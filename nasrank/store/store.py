@@ -46,8 +46,8 @@ import numpy as np
 
 from nasrank._files import (
     SCORE_STORE_ID,
-    STORE_TABLES,
     describe,
+    has_store_tables,
     replace_atomically,
     sqlite_application_id,
     sqlite_tables,
@@ -185,7 +185,7 @@ def check_store_file(path: str | os.PathLike[str]) -> None:
             tables = sqlite_tables(path)
         except sqlite3.Error:
             tables = {"?"}
-        if not tables or STORE_TABLES <= tables <= STORE_TABLES | {"claims"}:
+        if not tables or has_store_tables(tables):
             return  # a new database, or a store written before the stamp
     kind = describe(path)
     hint = " (did you mean `nasrank search --storage`?)" if "storage" in kind else ""

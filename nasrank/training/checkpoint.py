@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from nasrank._files import unwritable_reason
 from nasrank.training._checkpoint_file import (
     load_checkpoint,
     remove_stale_temporaries,
@@ -92,9 +92,8 @@ def check_checkpoint_dir(checkpoint_dir: str | Path) -> None:
     """Refuse a checkpoint directory that cannot be created or written, creating nothing.
 
     The directory, or else its nearest existing ancestor (where it would be created),
-    must be a directory this process may write to (``os.access``), on a file system that
-    is neither mounted read-only nor virtual (``/proc``, ``/sys``: no storage blocks,
-    where even root cannot create files).
+    must be a directory in which this process can create a file
+    (:func:`nasrank._files.unwritable_reason`: a probe file, removed at once).
 
     Raises:
         TrainingError: One line naming the path and why it cannot be used.
@@ -110,19 +109,9 @@ def check_checkpoint_dir(checkpoint_dir: str | Path) -> None:
         raise TrainingError(
             f"checkpoint_dir {str(path)!r} cannot be created: {str(base)!r} is not a directory"
         )
-    try:
-        fs = os.statvfs(base)
-    except (AttributeError, OSError):  # no statvfs (Windows): permission bits only
-        fs = None
-    if fs is not None and fs.f_flag & os.ST_RDONLY:
-        reason = f"{str(base)!r} is on a read-only file system"
-    elif fs is not None and fs.f_blocks == 0:
-        reason = f"{str(base)!r} is on a virtual file system with no storage (like /proc, /sys)"
-    elif not os.access(base, os.W_OK | os.X_OK):
-        reason = f"no permission to write in {str(base)!r}"
-    else:
-        return
-    raise TrainingError(f"checkpoint_dir {str(path)!r} cannot be written{where}: {reason}")
+    reason = unwritable_reason(path, folder=True)
+    if reason is not None:
+        raise TrainingError(f"checkpoint_dir {str(path)!r} cannot be written{where}: {reason}")
 
 
 def open_checkpoint(
