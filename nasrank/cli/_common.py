@@ -155,13 +155,20 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
     )
 
 
-def open_cli_store(args: argparse.Namespace) -> Any:
-    """The :class:`~nasrank.store.ScoreStore` of ``--store``, or ``None``."""
+@contextmanager
+def open_cli_store(args: argparse.Namespace) -> Iterator[Any]:
+    """The :class:`~nasrank.store.ScoreStore` of ``--store`` (or ``None``), closed on exit.
+
+    Closing it before the command returns leaves one self-contained file (the WAL
+    checkpointed) instead of a rewrite whenever the garbage collector reaches it.
+    """
     if not getattr(args, "store", None):
-        return None
+        yield None
+        return
     from nasrank.store import ScoreStore
 
-    return ScoreStore(args.store)
+    with ScoreStore(args.store) as store:
+        yield store
 
 
 def add_threads_argument(p: argparse.ArgumentParser) -> None:

@@ -111,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
     specs = resolve_proxies(parse_proxies(args.proxies))
     names = [s.name for s in specs]
     pool = _pool(bench, args.n, args.seed, metric)
-    store = open_cli_store(args)
-    with torch_threads(threads) as threads:
+    with open_cli_store(args) as store, torch_threads(threads) as threads:
+        store_path = store.path if store is not None else None
         batch = load_cli_batch(args)
         kwargs = model_kwargs(space, args.num_classes, batch)
         data = data_key(batch, kwargs)
@@ -127,12 +127,12 @@ def run(args: argparse.Namespace) -> int:
     sign = 1.0 if bench.higher_is_better(metric) else -1.0
     truth = np.array([sign * bench.query(a, metric) for a in scored])
     summary = _summarize(bench, metric, names, scored, results, truth)
-    if store is not None:
+    if store_path is not None:
         logger.info(
             "%d of %d scores came from the store %s",
             from_store,
             len(results) * len(names),
-            store.path,
+            store_path,
         )
     note = " (interrupted)" if interrupted else ""
     _print_summary(f"{bench.name} {metric}: n={len(scored)}{note}, data {batch.source}", summary)

@@ -199,7 +199,7 @@ def _features(
         from nasrank.data import load_batch, resolve_data
 
         batch = load_batch(resolve_data(space, args.data), batch_size=64, seed=0)
-    with progress(f"encoding {label}", len(archs)) as bar:
+    with progress(f"encoding {label}", len(archs)) as bar, _engine_store(args) as store:
         return featurize(
             space,
             archs,
@@ -213,23 +213,26 @@ def _features(
             proxies=proxies,
             batch=batch,
             cache=cache,
-            store=_engine_store(args),
+            store=store,
             on_progress=bar.advance,
         )
 
 
-def _engine_store(args: argparse.Namespace) -> Any:
-    """The score store of ``zc-engine`` scores: ``scores.sqlite`` in --cache-dir, else
-    the default store (the one ``nasrank search`` reads); none with --no-cache."""
+@contextmanager
+def _engine_store(args: argparse.Namespace) -> Iterator[Any]:
+    """The score store of ``zc-engine`` scores, closed on exit: ``scores.sqlite`` in
+    --cache-dir, else the default store (the one ``nasrank search`` reads); none with
+    --no-cache."""
     if args.no_cache or "zc-engine" not in args.features:
-        return None
+        yield None
+        return
     from pathlib import Path
 
     from nasrank.store import ScoreStore, default_store_path
 
-    if args.cache_dir:
-        return ScoreStore(Path(args.cache_dir).expanduser() / "scores.sqlite")
-    return ScoreStore(default_store_path())
+    path = Path(args.cache_dir).expanduser() / "scores.sqlite" if args.cache_dir else None
+    with ScoreStore(path or default_store_path()) as store:
+        yield store
 
 
 @contextmanager

@@ -64,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
         check_model_input(space, arch, spec, spec.shape, args.num_classes)
     threads = cli_threads(args)
     specs = resolve_proxies(parse_proxies(args.proxies))
-    store = open_cli_store(args)
-    with torch_threads(threads) as threads:
+    with open_cli_store(args) as store, torch_threads(threads) as threads:
         batch = load_cli_batch(args)
         kwargs = model_kwargs(space, args.num_classes, batch)
         # the initialisation is part of what is scored: seeded from (--seed, space, arch)

@@ -188,14 +188,16 @@ def run(args: argparse.Namespace) -> int:
     pool = _Pool(args.pool, space, args)
     batch = load_cli_batch(args)
     kwargs = model_kwargs(space, args.num_classes, batch)
-    store = ScoreStore(args.store)  # created last: bad input above leaves no file behind
     data = data_key(batch, kwargs)
-
-    t0 = time.perf_counter()
-    total, report = _score(args, space, pool, specs, batch, store, executor, kwargs, data)
-    wall = time.perf_counter() - t0
-    _print_report(args, space, names, batch, data, store, total, report, wall)
-    _export(args, store, space, specs, data, pool)
+    # created last (bad input above leaves no file behind) and closed before returning,
+    # so the command leaves one self-contained file (its WAL checkpointed), not a late
+    # rewrite whenever the garbage collector reaches the connection
+    with ScoreStore(args.store) as store:
+        t0 = time.perf_counter()
+        total, report = _score(args, space, pool, specs, batch, store, executor, kwargs, data)
+        wall = time.perf_counter() - t0
+        _print_report(args, space, names, batch, data, store, total, report, wall)
+        _export(args, store, space, specs, data, pool)
     if args.json:
         write_json(
             args.json,

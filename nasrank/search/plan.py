@@ -23,7 +23,8 @@ objective), and :func:`~nasrank.search.top_training.train_top` trains the best p
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,7 @@ from nasrank.search.sources import (
 from nasrank.search.storage import RunStorage, open_storage, run_key
 from nasrank.search.top_training import TrainJob, train_top
 from nasrank.spaces import get_space
-from nasrank.store import InlineExecutor, StoreLike, open_store
+from nasrank.store import InlineExecutor, StoreLike, opened_store
 from nasrank.training import TrainConfig
 
 if TYPE_CHECKING:
@@ -353,9 +354,8 @@ def _search(
     searchers: dict[str, list[Searcher]] = {m: [] for m in _names(plan)}
     total = len(plan.methods) * len(plan.seeds) * plan.budget
     title = f"searching ({len(plan.methods)} x {len(plan.seeds)} runs)"
-    featurizer = _featurizer(plan, setup)
     try:
-        with progress(title, total) as bar:
+        with _featurizer(plan, setup) as featurizer, progress(title, total) as bar:
             for method, cls in zip(_names(plan), setup.classes):
                 options = dict(plan.searcher_options.get(method, {}))
                 if featurizer is not None and cls.uses_features:
@@ -396,27 +396,30 @@ def _search(
     )
 
 
-def _featurizer(plan: SearchPlan, setup: _Setup) -> Featurizer | None:
+@contextmanager
+def _featurizer(plan: SearchPlan, setup: _Setup) -> Iterator[Featurizer | None]:
     """The plan's predictor features (one featurizer, fitted on the pool once, serves
-    every run)."""
+    every run); the score store it opened is closed at the end."""
     if plan.features is None or isinstance(plan.features, Featurizer):
-        return plan.features
+        yield plan.features
+        return
     batch = None
     if "zc-engine" in parse_feature_spec(plan.features):
         assert setup.space is not None
         batch = load_batch(
             resolve_data(setup.space, plan.data), batch_size=plan.batch_size, seed=plan.pool_seed
         )
-    return Featurizer(
-        plan.features,
-        space=setup.space,
-        benchmark=setup.benchmark,
-        target_metric=setup.metric,
-        batch=batch,
-        seed=plan.pool_seed,
-        cache=None if plan.store is False else EncodingCache(),
-        store=open_store(plan.store),
-    )
+    with opened_store(plan.store) as store:
+        yield Featurizer(
+            plan.features,
+            space=setup.space,
+            benchmark=setup.benchmark,
+            target_metric=setup.metric,
+            batch=batch,
+            seed=plan.pool_seed,
+            cache=None if plan.store is False else EncodingCache(),
+            store=store,
+        )
 
 
 def _config(

@@ -34,7 +34,7 @@ import numpy as np
 
 from nasrank.errors import NasrankError, UnknownNameError
 from nasrank.proxies import PROXIES, resolve_proxies
-from nasrank.store import StoreLike, default_store_path, open_store, score_archs
+from nasrank.store import StoreLike, default_store_path, opened_store, score_archs
 
 if TYPE_CHECKING:
     from torch import nn
@@ -330,19 +330,19 @@ def score_pool(
     names = [s.name for s in resolve_proxies(list(proxies))]
     k = num_classes or (batch.num_classes if batch is not None else None) or 10
     space_key = _pool_space_key(pool, build, cache_key, store)
-    db = open_store(store) if space_key is not None else None
-    scored = score_archs(
-        pool.space if build is None else None,
-        pool.archs,
-        names,
-        batch,
-        seed=seed,
-        build=build,
-        cache_key=cache_key,
-        build_kwargs={"num_classes": k} if build is None else None,
-        store=db,
-        progress=progress,
-    )
+    with opened_store(store if space_key is not None else None) as db:
+        scored = score_archs(
+            pool.space if build is None else None,
+            pool.archs,
+            names,
+            batch,
+            seed=seed,
+            build=build,
+            cache_key=cache_key,
+            build_kwargs={"num_classes": k} if build is None else None,
+            store=db,
+            progress=progress,
+        )
     if scored.hits:
         logger.info("proxy scores of %d/%d candidates came from %s", scored.hits, len(pool), db)
     described = batch.source if batch is not None else "no data"

@@ -53,6 +53,7 @@ from nasrank.store.store import (
     check_store_file,
     default_store_path,
     open_store,
+    opened_store,
 )
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "arch_seed",
     "default_store_path",
     "open_store",
+    "opened_store",
     "available_cpus",
     "build_model",
     "count_missing",

@@ -64,6 +64,7 @@ __all__ = [
     "check_store_file",
     "default_store_path",
     "open_store",
+    "opened_store",
 ]
 
 #: Proxy names or specs; versions come from the registry.
@@ -756,6 +757,20 @@ def default_store_path() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nasrank"
     )
     return Path(root).expanduser() / "scores.sqlite"
+
+
+@contextmanager
+def opened_store(store: StoreLike) -> Iterator[ScoreStore | None]:
+    """:func:`open_store` for a block: a store it opened (from a path or ``True``) is
+    closed at the end, so its file is complete (the WAL checkpointed) when the block
+    ends rather than whenever the garbage collector reaches the connection; a
+    :class:`ScoreStore` passed in stays open (its owner closes it)."""
+    db = open_store(store)
+    try:
+        yield db
+    finally:
+        if db is not None and db is not store:
+            db.close()
 
 
 def open_store(store: StoreLike) -> ScoreStore | None:

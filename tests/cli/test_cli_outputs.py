@@ -39,6 +39,8 @@ def _refused(capsys, argv, match):
 def test_an_output_on_the_store_is_refused_and_the_store_kept(tmp_path, capsys):
     store = tmp_path / "same.sqlite"
     assert main(["score-space", *POOL, "--store", str(store)]) == 0
+    # the command closed the store: one self-contained file, no late WAL checkpoint
+    assert not (tmp_path / "same.sqlite-wal").exists()
     before = _digest(store)
     _refused(capsys, ["score-space", *POOL, "--store", str(store), "--json", str(store)],
              "is also --store")  # fmt: skip
