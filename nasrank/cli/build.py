@@ -1,4 +1,9 @@
-"""``nasrank build``: canonical id, parameters and FLOPs of one architecture."""
+"""``nasrank build``: id, parameters and FLOPs of one architecture.
+
+The network built is the one the spelling describes (``space.network_id``): for a
+NAS-Bench-101 cell given in a vertex order that splits channels unlike the benchmark's
+trained representative, that order's network, shown with the canonical id of its class.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from nasrank.cli._output import print_table, write_json
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "build",
-        help="build an architecture; print its canonical id, parameters and MFLOPs",
+        help="build an architecture; print its id, parameters and MFLOPs",
         description=__doc__,
     )
     p.add_argument("--space", required=True, help="search space (see `nasrank spaces`)")
@@ -61,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     space = get_space(args.space)
     kwargs = model_kwargs(space, args.num_classes)
-    arch = space.canonical(args.arch)
+    arch = space.network_id(args.arch)  # the network the spelling describes
+    canonical = space.canonical(arch)
     shape = tuple(space.input_shape)
     if args.input_size is not None:
         shape = _input_shape(space, arch, args.input_size, kwargs)
@@ -85,23 +91,24 @@ def run(args: argparse.Namespace) -> int:
     result = {
         "space": space.name,
         "arch": arch,
+        "canonical": canonical,
         "num_classes": kwargs.get("num_classes"),
         "input_shape": list(shape),
         "params": params,
         "params_m": params / 1e6,
         "mflops": flops / 1e6,
     }
-    print_table(
-        f"{space.name} architecture",
-        ["field", "value"],
-        [
-            ["arch", arch],
-            ["params", f"{params:,} ({params / 1e6:.6f} M)"],
-            ["MFLOPs", f"{flops / 1e6:.6f}"],
-            ["input", "x".join(map(str, shape))],
-            ["classes", kwargs.get("num_classes", "space default")],
-        ],
-    )
+    rows: list[list[Any]] = [["arch", arch]]
+    if canonical != arch:
+        note = "benchmark entry of this cell; its vertex order splits channels differently"
+        rows.append(["canonical", f"{canonical} ({note})"])
+    rows += [
+        ["params", f"{params:,} ({params / 1e6:.6f} M)"],
+        ["MFLOPs", f"{flops / 1e6:.6f}"],
+        ["input", "x".join(map(str, shape))],
+        ["classes", kwargs.get("num_classes", "space default")],
+    ]
+    print_table(f"{space.name} architecture", ["field", "value"], rows)
     if args.json:
         write_json(args.json, result)
     return 0

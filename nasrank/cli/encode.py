@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.space:
             raise UsageError("--arch needs --space (e.g. --space nb201)")
         space = get_space(args.space)
-        arch = space.canonical(args.arch)
+        arch = space.network_id(args.arch)  # the network the spelling describes
     elif args.kind in ("onehot", "path"):
         raise UsageError(f"--kind {args.kind} is a space encoding; give --space and --arch")
     payload: dict[str, Any] = {"kind": args.kind, "space": args.space, "arch": arch}

@@ -1,11 +1,13 @@
 """``nasrank score``: zero-cost proxy scores of one architecture at initialisation.
 
-The model is initialised from a seed derived from --seed and the architecture id (as in
-``nasrank score-space``). Without --data the space's own data is used (synthetic images,
-token ids of its vocabulary for nbnlp/nbbert, a Cora-sized graph for nbgraph); a --data
-its models cannot take is an error before any work. With --store PATH (or
-$NASRANK_STORE) scores are read from and written to a score store, so nothing is
-computed twice.
+The model is the network the --arch spelling describes, under its network id
+(``space.network_id``: the canonical id, or for a NAS-Bench-101 cell whose vertex order
+splits channels unlike the benchmark's representative, an id of that order), initialised
+from a seed derived from --seed and that id (as in ``nasrank score-space``). Without
+--data the space's own data is used (synthetic images, token ids of its vocabulary for
+nbnlp/nbbert, a Cora-sized graph for nbgraph); a --data its models cannot take is an
+error before any work. With --store PATH (or $NASRANK_STORE) scores are read from and
+written to a score store (under that id), so nothing is computed twice.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.store import score_arch_stored
 
     space = get_space(args.space)
-    arch = space.canonical(args.arch)
+    arch = space.network_id(args.arch)  # the network the spelling describes
     resolve_cli_data(args, space)
     spec = parse_spec(args.data)
     if spec.kind == "images":  # an explicit image shape must fit: one line, before any work
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             {
                 "space": space.name,
                 "arch": arch,
+                "canonical": space.canonical(arch),
                 "data": batch.source,
                 "data_spec": args.data,
                 "threads": threads,

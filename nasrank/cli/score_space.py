@@ -77,7 +77,8 @@ def add_parser(sub: Any) -> None:
 
 
 class _Pool:
-    """A re-iterable stream of canonical ids (iterated once to count, once to score)."""
+    """A re-iterable stream of ids (iterated once to count, once to score): canonical
+    ids, the network ids of a file's spellings for ``file:``."""
 
     def __init__(self, text: str, space: Any, args: argparse.Namespace) -> None:
         from nasrank.cli import UsageError
@@ -120,7 +121,9 @@ class _Pool:
 
 
 def _read_arch_file(path: str, space: Any) -> list[str]:
-    """Canonical ids of the architectures listed in ``path``, in order, duplicates dropped."""
+    """Network ids (``space.network_id``: the networks the lines spell) of the
+    architectures listed in ``path``, in order; a line whose canonical id an earlier line
+    has is dropped (one entry per benchmark architecture, the first spelling's network)."""
     from nasrank.cli import UsageError
     from nasrank.errors import InvalidArchitecture
 
@@ -137,18 +140,19 @@ def _read_arch_file(path: str, space: Any) -> list[str]:
         raise UsageError(
             f"--pool file: {path!r} is {describe(path)}, not a text file of architectures"
         ) from None
-    ids: dict[str, None] = {}
+    ids: dict[str, str] = {}  # canonical id -> network id of its first spelling
     for number, line in enumerate(lines, 1):
         text = line.partition("#")[0].strip()
         if not text:
             continue
         try:
-            ids[space.canonical(text)] = None
+            network = space.network_id(text)
         except InvalidArchitecture as err:
             raise UsageError(f"--pool {path}:{number}: {err}") from None
+        ids.setdefault(space.canonical(network), network)
     if not ids:
         raise UsageError(f"--pool file: {path!r} lists no architecture")
-    return list(ids)
+    return list(ids.values())
 
 
 def _command(args: argparse.Namespace, proxies: list[str]) -> str:

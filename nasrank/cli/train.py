@@ -404,7 +404,7 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.spaces import get_space  # inside, as the other subcommands: fast --help
 
     space = get_space(args.space)
-    arch = space.canonical(args.arch)
+    arch = space.network_id(args.arch)  # the network the spelling describes
     _check_sizes(args)
     spec = _check_data(args, space)
     _check_device(args)

@@ -59,6 +59,25 @@ class SearchSpace(abc.ABC):
                 message names the offending text and what was expected.
         """
 
+    def network_id(self, arch: ArchLike) -> str:
+        """The id of the network :meth:`build` ``(arch)`` builds: what a path that starts
+        from a user's spelling builds, seeds and stores scores under.
+
+        :meth:`canonical` names the architecture for benchmark lookups and
+        deduplication; where every spelling of one canonical id builds one network it
+        is this id too (the default). A space whose canonical id merges spellings that
+        build different networks overrides this (NAS-Bench-101: isomorphic cells whose
+        vertex orders split channels differently) and returns an id, in the same format,
+        that builds ``arch``'s network. Always ``canonical(network_id(a)) ==
+        canonical(a)`` and ``network_id(network_id(a)) == network_id(a)``; sampled,
+        enumerated and mutated ids are their own network ids (they build the
+        benchmark's network).
+
+        Raises:
+            InvalidArchitecture: As :meth:`canonical`.
+        """
+        return self.canonical(arch)
+
     def is_valid(self, arch: ArchLike) -> bool:
         try:
             self.canonical(arch)

@@ -17,8 +17,21 @@ matrix upper-triangular, the one nasbench's ``generate_graphs`` met first and st
 the cell's hash bucket -- the smallest integer ``bits`` (edge x->y at bit x + y(y-1)/2),
 then the smallest labels (conv3x3-bn-relu < conv1x1-bn-relu < maxpool3x3, first interior
 vertex most significant). Isomorphic cells therefore share one id, and the id's vertex
-order is the one the benchmark trained (which matters for the channel split, see
-:meth:`NB101Space.build`).
+order is the one the benchmark trained: nasbench trains one representative per
+isomorphism class, the cell its ``generate_graphs`` stored for the hash.
+
+Network ids. The vertex order matters for the network: a cell splits its output channels
+over the interior vertices that feed the output, the remainder going to the first of them
+(:func:`~nasrank.spaces._nb101_model.compute_vertex_channels`), so two isomorphic
+spellings may build networks a few channels apart. :meth:`NB101Space.canonical` names the
+isomorphism class (benchmark lookups, deduplication); :meth:`NB101Space.network_id` names
+the network a spelling builds: the canonical id when the spelling builds the benchmark's
+representative, else the same cell spelled in the first vertex order (in the canonical
+order's sense) that keeps every vertex's width in every stack of the benchmark network
+(cells of 128, 256 and 512 channels). Such an id is an ordinary id string whose vertex
+order is not canonical: it parses, canonicalises to its class and builds its own network.
+About one NAS-Bench-Suite-Zero key in 17 is such a spelling (NASLib draws random vertex
+orders; Suite-Zero scored the network of the key as given).
 
 Accepted spellings (all parsed by :meth:`NB101Space.canonical`):
 
@@ -36,7 +49,7 @@ import itertools
 import json
 import numbers
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +59,7 @@ from torch import nn
 from nasrank._random import SeedLike, as_rng
 from nasrank.errors import InvalidArchitecture
 from nasrank.spaces._nb101_encodings import make_encodings
-from nasrank.spaces._nb101_model import NB101Cell, NB101Network
+from nasrank.spaces._nb101_model import NB101Cell, NB101Network, compute_vertex_channels
 from nasrank.spaces.base import ArchLike, SearchSpace
 from nasrank.spaces.encoding import SpaceEncoding
 from nasrank.spaces.registry import SPACES
@@ -60,6 +73,7 @@ __all__ = [
     "MAX_VERTICES",
     "MAX_EDGES",
     "NUM_ARCHITECTURES",
+    "CELL_WIDTHS",
     "prune",
     "to_naslib",
     "from_naslib",
@@ -82,6 +96,9 @@ MAX_VERTICES = 7
 MAX_EDGES = 9
 #: Unique (pruned, non-isomorphic) cells in the benchmark.
 NUM_ARCHITECTURES = 423_624
+#: Output channels of the cells of the benchmark network's three stacks (stem 128,
+#: doubling): the widths at which :meth:`NB101Space.network_id` compares vertex orders.
+CELL_WIDTHS: tuple[int, ...] = (128, 256, 512)
 
 _NASLIB_LEN = MAX_VERTICES * MAX_VERTICES + MAX_VERTICES
 _INT_LIST = re.compile(r"^[\(\[]?\s*-?\d+(\s*,\s*-?\d+)*\s*,?\s*[\)\]]?$")
@@ -96,7 +113,8 @@ Matrix = tuple[tuple[int, ...], ...]
 @dataclass(frozen=True)
 class CellSpec:
     """A validated, pruned cell. :meth:`NB101Space.spec` returns it in canonical vertex
-    order (what an id spells out), :meth:`NB101Space.pruned_spec` in the given order.
+    order (what an id spells out), :meth:`NB101Space.pruned_spec` in the given order,
+    :meth:`NB101Space.network_spec` in the order of its network id.
 
     Attributes:
         matrix: ``n x n`` strictly upper-triangular 0/1 adjacency, ``2 <= n <= 7``.
@@ -181,8 +199,14 @@ def _topological_orders(matrix: Sequence[Sequence[int]]) -> Iterator[list[int]]:
     yield from extend()
 
 
-def _canonical_spec(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> CellSpec:
-    """Relabel a pruned cell into its canonical vertex order (see module docstring)."""
+def _canonical_spec(
+    matrix: Sequence[Sequence[int]],
+    ops: Sequence[str],
+    keep: Callable[[list[int]], bool] | None = None,
+) -> CellSpec:
+    """Relabel a pruned cell into its canonical vertex order (see module docstring);
+    with ``keep``, the first in that sense of the orders ``keep`` accepts (``keep(order)``:
+    ``order[i]`` is the old vertex at new position ``i``; it must accept some order)."""
     n = len(matrix)
     rank = [OPS.index(op) for op in ops]
     best_key: tuple[tuple[int, ...], tuple[int, ...]] | None = None
@@ -190,6 +214,8 @@ def _canonical_spec(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> Cell
     # After pruning, input is the only source and output the only sink, so every
     # topological order starts at 0 and ends at n - 1.
     for order in _topological_orders(matrix):
+        if keep is not None and not keep(order):
+            continue
         # nasbench's generate_graphs reads an integer ``bits`` with edge x->y at bit
         # x + y(y-1)/2 and keeps the first (bits, labeling) of each hash bucket: compare
         # edges from the highest bit down, then the labels vertex by vertex.
@@ -207,6 +233,32 @@ def _canonical_spec(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> Cell
         tuple(tuple(int(matrix[a][b]) for b in best_order) for a in best_order),
         tuple(ops[v] for v in best_order),
     )
+
+
+def _vertex_widths(matrix: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
+    """Each vertex's channels in a cell of each stack of the benchmark network."""
+    stacks = [compute_vertex_channels(c, c, matrix) for c in CELL_WIDTHS]
+    return [tuple(widths[v] for widths in stacks) for v in range(len(matrix))]
+
+
+def _network_spec(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> CellSpec:
+    """Relabel a pruned cell into the first vertex order (canonical sense) that builds
+    the same network: every vertex keeps its op, its edges and its width in every stack.
+
+    The orders kept are the same set of relabelled cells for every spelling of one
+    network, so the result names the network; it is the canonical spec exactly when the
+    canonical order builds this network too.
+    """
+    widths = _vertex_widths(matrix)
+    n = len(matrix)
+
+    def same_network(order: list[int]) -> bool:
+        relabelled = [[matrix[a][b] for b in order] for a in order]
+        return _vertex_widths(relabelled) == [widths[v] for v in order]
+
+    if n <= 3:  # at most one interior vertex: every order is the given one
+        return CellSpec(tuple(map(tuple, matrix)), tuple(ops))
+    return _canonical_spec(matrix, ops, keep=same_network)
 
 
 def _bits_to_matrix(bits: int, n: int) -> list[list[int]]:
@@ -398,6 +450,22 @@ class NB101Space(SearchSpace):
         nasbench generated, hashed and trained it)."""
         pruned = self.pruned_spec(arch)
         return _canonical_spec(pruned.matrix, pruned.ops)
+
+    def network_id(self, arch: ArchLike) -> str:
+        """The id of the network ``build(arch)`` builds (see the module docstring).
+
+        The canonical id when ``arch``'s vertex order splits channels as the benchmark's
+        representative does (most spellings), else ``arch``'s cell in the first vertex
+        order that builds its network -- an id of the same class
+        (``canonical(network_id(a)) == canonical(a)``) that builds ``arch``'s network.
+        Isomorphic spellings of one network share it.
+        """
+        return self.network_spec(arch).id
+
+    def network_spec(self, arch: ArchLike) -> CellSpec:
+        """The pruned cell of ``arch`` in the vertex order of :meth:`network_id`."""
+        pruned = self.pruned_spec(arch)
+        return _network_spec(pruned.matrix, pruned.ops)
 
     def pruned_spec(self, arch: ArchLike) -> CellSpec:
         """The pruned cell of ``arch`` in the vertex order it was given in (what
@@ -607,8 +675,10 @@ class NB101Space(SearchSpace):
         The cell keeps the vertex order ``arch`` is given in (after pruning): the
         benchmark's channel split gives the remainder channels to the first vertices that
         feed the output, so isomorphic spellings may differ by a few channels. A NASLib
-        tuple builds the network NAS-Bench-Suite-Zero scored for it; a canonical id the
-        network nasbench trained for its hash.
+        tuple builds the network NAS-Bench-Suite-Zero scored for it, a canonical id the
+        network nasbench trained for its hash, and :meth:`network_id` ``(arch)`` the
+        network of ``arch`` (at the benchmark's widths; at other ``stem_channels`` or
+        ``num_stacks`` build the spelling itself).
         """
         spec = self.pruned_spec(arch)
         return NB101Network(

@@ -2,7 +2,9 @@
 
 One row per ``(space, arch, proxy, data, seed, version)``:
 
-* ``space``, ``arch`` -- the search space's name and the architecture's canonical id;
+* ``space``, ``arch`` -- the search space's name and the id of the network scored: the
+  canonical id, or another id of the same architecture where its spelling builds a
+  different network (:meth:`nasrank.spaces.SearchSpace.network_id`; NAS-Bench-101);
 * ``proxy`` -- the registered proxy name;
 * ``data`` -- the fingerprint of the batch (:meth:`nasrank.data.Batch.fingerprint`, see
   :func:`nasrank.store.data_key`);

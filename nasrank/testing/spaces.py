@@ -38,12 +38,17 @@ def _name(space: SearchSpace) -> str:
 
 
 def check_canonical_round_trip(space: SearchSpace) -> None:
-    """Sampled ids are canonical (``canonical(a) == a``) and hashable."""
+    """Sampled ids are canonical (``canonical(a) == a``), their own network ids
+    (``network_id(a) == a``: they build the benchmark's network) and hashable."""
     for seed in range(5):
         arch = space.sample(seed)
         assert space.canonical(arch) == arch, (
             f"space {_name(space)!r}: sample({seed}) = {arch!r} is not canonical "
             f"(canonical gives {space.canonical(arch)!r})"
+        )
+        assert space.network_id(arch) == arch, (
+            f"space {_name(space)!r}: sample({seed}) = {arch!r} is not its own network id "
+            f"(network_id gives {space.network_id(arch)!r})"
         )
         assert isinstance(hash(arch), int)
 
