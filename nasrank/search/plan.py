@@ -18,6 +18,15 @@ source, the source builds the scored :class:`~nasrank.search.pool.CandidatePool`
 (method, seed) searcher queries the objective (a fresh
 :class:`~nasrank.search.objectives.BenchmarkObjective` per run, or the plan's own
 objective), and :func:`~nasrank.search.top_training.train_top` trains the best picks.
+
+Optimise one metric, report another (the protocol of RoBoT and the NAS-Bench-201 papers):
+``SearchPlan(metric="A", report_metric="B")`` queries A only and reports, for every run,
+B of the architecture it picked by A, read from the benchmark (see
+:mod:`nasrank.search.reported`)::
+
+    plan = SearchPlan(benchmark="nb201-analog", metric="baseline_accuracy",
+                      report_metric="analog_drift_2592000", methods=("robot", "re"))
+    plan.run().summary["robot"]["report"]["mean_at"][20]
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from nasrank.search.base import SEARCHERS, Objective, Searcher, SearchResult, ge
 from nasrank.search.objectives import BenchmarkObjective
 from nasrank.search.pool import CandidatePool, make_pool
 from nasrank.search.report import SearchReport
+from nasrank.search.reported import ReportMetric
 from nasrank.search.sources import (
     PlanError,
     ScoreRequest,
@@ -133,6 +143,12 @@ class SearchPlan:
             :class:`BenchmarkObjective` of it. ``None`` when ``objective`` is given.
         task: Task of a multi-task benchmark.
         metric: Benchmark column to optimise (default: the benchmark's).
+        report_metric: A second benchmark column B to report: each run's pick (its best
+            by ``metric``) is reported with its B, read from ``benchmark``, and the summary
+            gives B's mean and std at the budget and at 10/20/50 queries. B never enters
+            the search (the runs are those without it). B must be a column of the
+            benchmark other than ``metric``; with ``objective`` (e.g. real training) B is
+            read from ``benchmark``, which must then be given.
         objective: An objective to use instead of a benchmark (e.g. real training).
         methods: Searcher names or classes (see ``SEARCHERS``), compared run by run.
         budget: Distinct queries per run.
@@ -164,6 +180,7 @@ class SearchPlan:
     benchmark: str | Benchmark | None = "nb201-analog"
     task: str | None = None
     metric: str | None = None
+    report_metric: str | None = None
     objective: Objective | None = None
     methods: tuple[str | type[Searcher], ...] = ("robot",)
     budget: int = 20
@@ -209,6 +226,7 @@ class SearchPlan:
         setup = _Setup.of(self)
         _check_data(self, setup.space)
         pool, info = _candidates(self, setup, progress)
+        _check_report_coverage(setup.reporter, pool)
         if info.notice and on_notice is not None:
             on_notice(info.notice)
         report = _search(self, setup, pool, info, progress)
@@ -238,6 +256,26 @@ def _check_plan(plan: SearchPlan) -> None:
         raise PlanError("benchmark", "a plan needs a benchmark or an objective")
     if plan.candidates is None and plan.space is None:
         raise PlanError("space", "a plan without candidates needs a search space")
+    if plan.report_metric is not None:
+        if not isinstance(plan.report_metric, str) or not plan.report_metric.strip():
+            raise PlanError("report-metric", f"must name a column, got {plan.report_metric!r}")
+        if plan.benchmark is None:
+            raise PlanError(
+                "report-metric",
+                "needs a benchmark to read it from; this plan has only an objective",
+            )
+
+
+def _check_report_coverage(reporter: ReportMetric | None, pool: CandidatePool) -> None:
+    """A report metric its benchmark has for none of the candidates reports nothing:
+    refused before the searches (partial coverage is a note in the report)."""
+    if reporter is not None and len(pool) and not reporter.covers(pool.archs):
+        example = reporter.lookup(pool.archs[0])[1]
+        raise PlanError(
+            "report-metric",
+            f"{reporter.benchmark.name!r} has no {reporter.metric!r} value for any of the "
+            f"{len(pool)} candidates (e.g. {example})",
+        )
 
 
 def _check_data(plan: SearchPlan, space: SearchSpace | None) -> None:
@@ -260,13 +298,15 @@ def _check_data(plan: SearchPlan, space: SearchSpace | None) -> None:
 
 @dataclass(frozen=True)
 class _Setup:
-    """The plan's objects, built once: space, benchmark, searcher classes, metric."""
+    """The plan's objects, built once: space, benchmark, searcher classes, metric, and
+    the report metric's reader."""
 
     space: SearchSpace | None
     benchmark: Benchmark | None
     classes: tuple[type[Searcher], ...]
     metric: str
     maximize: bool
+    reporter: ReportMetric | None = None
 
     @staticmethod
     def of(plan: SearchPlan) -> _Setup:
@@ -274,19 +314,33 @@ class _Setup:
         space = get_space(plan.space) if isinstance(plan.space, str) else plan.space
         if plan.objective is not None:
             metric = getattr(plan.objective, "metric", "value")
-            return _Setup(space, None, classes, metric, bool(plan.objective.maximize))
-        bench = plan.benchmark
-        if isinstance(bench, str):
-            bench = load_benchmark(bench, task=plan.task, space=space.name if space else None)
+            reporter = None
+            if plan.report_metric is not None:  # B of the objective's picks, from the table
+                reporter = ReportMetric(_load(plan, space), plan.report_metric)
+            maximize = bool(plan.objective.maximize)
+            return _Setup(space, None, classes, metric, maximize, reporter)
+        bench = _load(plan, space)
         objective = BenchmarkObjective(bench, plan.metric)
-        return _Setup(space, bench, classes, objective.metric, objective.maximize)
+        reporter = None
+        if plan.report_metric is not None:
+            reporter = ReportMetric(bench, plan.report_metric, optimised=objective.metric)
+        return _Setup(space, bench, classes, objective.metric, objective.maximize, reporter)
 
     def objective(self, plan: SearchPlan) -> Objective:
-        """A fresh objective for one run (a benchmark lookup counts its own queries)."""
+        """A fresh objective for one run (a benchmark lookup counts its own queries;
+        it reads the optimised metric only, never the report metric)."""
         if plan.objective is not None:
             return plan.objective
         assert self.benchmark is not None
         return BenchmarkObjective(self.benchmark, self.metric)
+
+
+def _load(plan: SearchPlan, space: SearchSpace | None) -> Benchmark:
+    bench = plan.benchmark
+    assert bench is not None
+    if isinstance(bench, str):
+        bench = load_benchmark(bench, task=plan.task, space=space.name if space else None)
+    return bench
 
 
 def _candidates(
@@ -387,13 +441,15 @@ def _search(
                 config,
                 finished,
                 {m: searchers[m] for m in finished},
+                setup.reporter,
             )
             report = dataclasses.replace(report, interrupted=True)
         planned = len(plan.methods) * len(plan.seeds)
         raise SearchInterrupted(report, sum(map(len, runs.values())), planned) from None
     return SearchReport.of(
-        setup.benchmark, setup.metric, setup.maximize, pool, info, config, runs, searchers
-    )
+        setup.benchmark, setup.metric, setup.maximize, pool, info, config, runs, searchers,
+        setup.reporter,
+    )  # fmt: skip
 
 
 @contextmanager

@@ -3,6 +3,11 @@ measured against, the summary per method and the trained top picks.
 
 ``SearchReport.to_json()`` is exactly what ``nasrank search --json`` writes; the CLI's
 tables are drawn from :meth:`SearchReport.best_rows` and :meth:`SearchReport.summary_rows`.
+
+With a report metric B (:class:`~nasrank.search.reported.ReportMetric`, the plan's
+``report_metric``), every run also reports B of the architecture it picked by the optimised
+metric, and the summary of each method B's mean at the budget and at 10/20/50 queries;
+without one the report is unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +20,12 @@ import numpy as np
 
 from nasrank.search.base import Searcher, SearchResult, summarise
 from nasrank.search.objectives import BenchmarkObjective
+from nasrank.search.reported import (
+    ReportedRun,
+    ReportMetric,
+    reported_json,
+    summarise_reported,
+)
 
 if TYPE_CHECKING:
     from nasrank.benchmarks import Benchmark
@@ -43,6 +54,8 @@ class SearchReport:
             ranking under the best weights).
         trained: The trained top picks (best first), once :class:`TopTraining` ran.
         interrupted: The searches were stopped; :attr:`runs` holds the finished ones.
+        reporter: The report metric B (``None``: only the optimised metric is reported).
+        reported: Method -> B of each run's pick (aligned with :attr:`runs`).
     """
 
     config: dict[str, Any]
@@ -57,6 +70,8 @@ class SearchReport:
     searchers: dict[str, list[Searcher]] = field(repr=False, default_factory=dict)
     trained: list[dict[str, Any]] | None = None
     interrupted: bool = False
+    reporter: ReportMetric | None = field(repr=False, default=None)
+    reported: dict[str, list[ReportedRun]] = field(repr=False, default_factory=dict)
 
     @classmethod
     def of(
@@ -69,23 +84,45 @@ class SearchReport:
         config: dict[str, Any],
         runs: dict[str, list[SearchResult]],
         searchers: dict[str, list[Searcher]],
+        reporter: ReportMetric | None = None,
     ) -> SearchReport:
-        """The report of ``runs``, measured against ``benchmark``'s optima (if any)."""
+        """The report of ``runs``, measured against ``benchmark``'s optima (if any), with
+        B of each run's pick when there is a ``reporter``."""
         optimum = table_optimum = None
         if benchmark is not None:
             reference = BenchmarkObjective(benchmark, metric)
             table_optimum = reference.optimum()
             optimum = reference.optimum(list(pool.archs))
         name = benchmark.name if benchmark is not None else None
+        reported = {}
+        if reporter is not None:
+            reported = {m: [reporter.of_run(r) for r in rs] for m, rs in runs.items()}
         return cls(
-            config, runs, metric, name, optimum, table_optimum, maximize, pool, info, searchers
-        )
+            config, runs, metric, name, optimum, table_optimum, maximize, pool, info, searchers,
+            reporter=reporter, reported=reported,
+        )  # fmt: skip
+
+    @property
+    def report_metric(self) -> str | None:
+        """The report metric B (``None`` without one)."""
+        return self.reporter.metric if self.reporter is not None else None
 
     @property
     def summary(self) -> dict[str, dict[str, Any]]:
         """Method -> :func:`~nasrank.search.base.summarise` of its runs."""
         target = self.optimum[1] if self.optimum is not None else None
-        return {m: summarise(runs, target) for m, runs in self.runs.items()}
+        out = {m: summarise(runs, target) for m, runs in self.runs.items()}
+        for m, reported in self.reported.items():
+            budget = max(r.budget for r in self.runs[m])
+            out[m]["report"] = {
+                "metric": self.report_metric,
+                **summarise_reported(reported, budget),
+            }
+        return out
+
+    def all_reported(self) -> list[ReportedRun]:
+        """B of each run's pick, aligned with :meth:`all_runs` (empty without B)."""
+        return [r for reported in self.reported.values() for r in reported]
 
     def all_runs(self) -> list[SearchResult]:
         return [r for runs in self.runs.values() for r in runs]
@@ -103,7 +140,10 @@ class SearchReport:
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` payload of ``nasrank search``."""
-        payload: dict[str, Any] = {"config": self.config}
+        config = self.config
+        if self.reporter is not None:  # not in the run storage's key: B changes no run
+            config = {**config, "report_metric": self.reporter.metric}
+        payload: dict[str, Any] = {"config": config}
         if self.interrupted:
             payload["interrupted"] = True
         if self.optimum is not None and self.table_optimum is not None:
@@ -112,22 +152,77 @@ class SearchReport:
                 "arch": self.table_optimum[0],
                 "value": self.table_optimum[1],
             }
-        payload["runs"] = [self._run_json(r) for r in self.all_runs()]
+        if self.reporter is not None:
+            payload["report_metric"] = self.report_metric_json()
+        reported: list[ReportedRun | None] = [*self.all_reported()] or [None] * len(self.all_runs())
+        payload["runs"] = [self._run_json(r, b) for r, b in zip(self.all_runs(), reported)]
         payload["summary"] = self.summary
         if self.trained is not None:
             payload["trained"] = self.trained
         return payload
 
-    def _run_json(self, run: SearchResult) -> dict[str, Any]:
+    def _run_json(self, run: SearchResult, reported: ReportedRun | None) -> dict[str, Any]:
         entry = run.to_dict()
         if self.optimum is not None and self.table_optimum is not None:
             entry["optimum"] = self.optimum[1]
             entry["queries_to_optimum"] = run.queries_to(self.optimum[1])
             entry["table_optimum"] = self.table_optimum[1]
             entry["queries_to_table_optimum"] = run.queries_to(self.table_optimum[1])
+        if reported is not None:
+            entry["report"] = {"metric": self.report_metric, **reported_json(reported, run.budget)}
         if run.info:
             entry["info"] = run.info
         return entry
+
+    def report_metric_json(self) -> dict[str, Any]:
+        """B, its direction, the pool's best by B, B of the pool's best by the optimised
+        metric (what a search that found the optimum reports), and notes (missing values;
+        B also a proxy the searchers rank by)."""
+        reporter = self.reporter
+        assert reporter is not None
+        out: dict[str, Any] = {
+            "metric": reporter.metric,
+            "benchmark": reporter.benchmark.name,
+            "higher_is_better": reporter.higher_is_better,
+        }
+        best = reporter.optimum(list(self.pool.archs))
+        if best is not None:
+            out["optimum"] = {"arch": best[0], "value": best[1]}
+        if self.optimum is not None:
+            value, missing = reporter.lookup(self.optimum[0])
+            out["of_optimum"] = {"arch": self.optimum[0], "value": _finite_or_none(value)}
+            if missing is not None:
+                out["of_optimum"]["missing"] = missing
+        out["notes"] = self.report_notes()
+        return out
+
+    def report_notes(self) -> list[str]:
+        """What a reader of B should know: runs whose pick has no B, and B being one of the
+        proxy scores the searchers rank candidates by."""
+        reporter = self.reporter
+        if reporter is None:
+            return []
+        notes = []
+        missing = [(r, b) for r, b in zip(self.all_runs(), self.all_reported()) if b.missing]
+        if missing:
+            run, b = missing[0]
+            notes.append(
+                f"{len(missing)} of {len(self.all_runs())} runs picked an architecture without "
+                f"a {reporter.metric} value (left out of the means), e.g. {run.method} seed "
+                f"{run.seed}: {b.missing}"
+            )
+        covered = reporter.covers(self.pool.archs)
+        if covered < len(self.pool):
+            notes.append(
+                f"{len(self.pool) - covered} of {len(self.pool)} candidates have no "
+                f"{reporter.metric} value in {reporter.benchmark.name!r}"
+            )
+        if self.pool.scores is not None and reporter.metric in self.pool.proxies:
+            notes.append(
+                f"{reporter.metric} is also one of the proxy scores the searchers rank "
+                "candidates by (leave it out of --proxies to keep it out of the search)"
+            )
+        return notes
 
     # ---- what the CLI's tables show ------------------------------------------------------
     def tables(self) -> list[tuple[str, list[str], list[list[Any]]]]:
@@ -135,9 +230,11 @@ class SearchReport:
         architecture of each run (when there are at most 5 runs) and the summary per
         method (with the pool's optimum, when there is a benchmark)."""
         metric, bench = self.metric, self.benchmark_name or "objective"
+        b = self.report_metric
         out = []
         if len(self.all_runs()) <= 5:
-            header = ["method", "seed", "architecture", metric, "queries", "queries to optimum"]
+            header = ["method", "seed", "architecture", metric, *([b] if b else [])]
+            header += ["queries", "queries to optimum"]
             out.append((f"{bench} {metric}: best architecture found", header, self.best_rows()))
         title = (
             f"{bench} {metric}: pool of {self.config['pool_size']}, budget {self.config['budget']}"
@@ -147,22 +244,27 @@ class SearchReport:
             if self.optimum_outside_pool:
                 title += f" (pool), table optimum {self.table_optimum[1]:g}"
         header = ["method", "runs", "mean best", "std", "mean best @20", "median q. to optimum"]
-        out.append((title, [*header, "found"], self.summary_rows()))
+        header += ["found", *([f"mean {b}", f"std {b}", f"mean {b} @20"] if b else [])]
+        out.append((title, header, self.summary_rows()))
         return out
 
     def best_rows(self) -> list[list[Any]]:
-        """Per run: method, seed, best architecture and value, queries, queries to optimum."""
+        """Per run: method, seed, best architecture and value (and its B, with a report
+        metric), queries, queries to optimum."""
         target = self.optimum[1] if self.optimum is not None else None
+        reported = self.all_reported()
         rows = []
-        for r in self.all_runs():
+        for i, r in enumerate(self.all_runs()):
             best = r.best
             reached = r.queries_to(target) if target is not None else None
+            b = [reported[i].value] if reported else []
             rows.append(
                 [
                     r.method,
                     r.seed,
                     best.arch if best else None,
                     best.value if best else None,
+                    *b,
                     r.queries,
                     reached,
                 ]
@@ -170,9 +272,11 @@ class SearchReport:
         return rows
 
     def summary_rows(self) -> list[list[Any]]:
-        """Per method: runs, mean and std best, mean best @20, median queries, found."""
+        """Per method: runs, mean and std best, mean best @20, median queries, found (and
+        mean, std and mean @20 of B, with a report metric)."""
         rows = []
         for m, s in self.summary.items():
+            b = s.get("report")
             rows.append(
                 [
                     m,
@@ -182,6 +286,7 @@ class SearchReport:
                     s.get("mean_best_at", {}).get(20),
                     s.get("median_queries_to_optimum"),
                     f"{s.get('found', '-')}/{s['runs']}",
+                    *([b["mean"], b["std"], b["mean_at"].get(20)] if b else []),
                 ]
             )
         return rows
@@ -192,3 +297,7 @@ class SearchReport:
         if self.optimum is None or self.table_optimum is None:
             return False
         return not math.isclose(self.optimum[1], self.table_optimum[1])
+
+
+def _finite_or_none(v: float) -> float | None:
+    return v if math.isfinite(v) else None
