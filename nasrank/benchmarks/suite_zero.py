@@ -40,9 +40,14 @@ SPACE_OF: dict[str, str | None] = {
     "nasbench101": "nb101",
     "nasbench201": "nb201",
     "nasbench301": "nb301",
-    "transbench101_micro": None,
-    "transbench101_macro": None,
+    "transbench101_micro": "tnb101-micro",
+    "transbench101_macro": "tnb101-macro",
 }
+#: TransNAS-Bench-101 task names (files with these tasks at the top are TNB samples).
+_TNB_TASKS = frozenset(
+    {"class_scene", "class_object", "jigsaw", "segmentsemantic", "room_layout", "autoencoder",
+     "normal"}
+)  # fmt: skip
 _NOT_METRICS = {"idx", "arch", "id"}
 
 
@@ -107,6 +112,38 @@ def _load_json(path: Path) -> Any:
         raise DataError(f"{path} is not valid JSON: {exc}") from None
 
 
+def _family(space: str) -> str:
+    """``tnb101-micro`` of ``tnb101-micro:jigsaw`` (a space name without its task)."""
+    return space.split(":", 1)[0]
+
+
+def _tnb_space(
+    suite_space: str | None, asked: str | None, keys: list[Any], path: Path, task: str
+) -> str:
+    """The task-bound TransNAS-Bench-101 space of a TNB task's table: from the file's
+    space key, else the caller's space, else the keys (micro digits are 0-3 at any
+    position, macro codes 1-4 padded with trailing zeros)."""
+    family = SPACE_OF.get(suite_space or "") or (_family(asked) if asked else None)
+    if family is None:
+        flat = [v for key in keys for v in _flat(key)]
+        texts = ["".join(map(str, _flat(key))) for key in keys]
+        if any(v == 4 for v in flat):
+            family = "tnb101-macro"
+        elif any("0" in t.rstrip("0") for t in texts):
+            family = "tnb101-micro"
+        else:
+            raise DataError(
+                f"{path}: cannot tell whether task {task!r} is TransNAS-Bench-101 micro or "
+                "macro from its keys; give the space (--space tnb101-micro or tnb101-macro)"
+            )
+    if family not in ("tnb101-micro", "tnb101-macro"):
+        raise DataError(
+            f"{path} task {task!r} is a TransNAS-Bench-101 task, not one of space {asked!r}; "
+            "give --space tnb101-micro or tnb101-macro"
+        )
+    return f"{family}:{task}"
+
+
 @BENCHMARKS.register("suite-zero")
 def load_suite_zero(arg: str, *, task: str | None = None, space: str | None = None) -> Benchmark:
     """Load one task of a Suite-Zero JSON file (default task ``cifar10`` when present)."""
@@ -133,14 +170,16 @@ def load_suite_zero(arg: str, *, task: str | None = None, space: str | None = No
         raise DataError(f"{path}: task {chosen!r} has no architectures")
 
     parsed = {k: _parse_key(k) for k in table}
-    space_name = (
-        SPACE_OF.get(suite_space) if suite_space else _infer_space(next(iter(parsed.values())))
-    )
-    if space is not None and space_name is not None and space != space_name:
+    if chosen in _TNB_TASKS:
+        space_name = _tnb_space(suite_space, space, list(parsed.values()), path, chosen)
+    else:
+        space_name = (
+            SPACE_OF.get(suite_space) if suite_space else _infer_space(next(iter(parsed.values())))
+        )
+    if space is not None and space_name and space not in (space_name, _family(space_name)):
         raise DataError(f"{path} task {chosen!r} is space {space_name!r}, not {space!r}")
 
-
-    impl = get_space(space_name) if space_name in SPACES else None
+    impl = get_space(space_name) if space_name and _family(space_name) in SPACES else None
     metric_names: list[str] = []
     for record in table.values():
         for m, v in record.items():

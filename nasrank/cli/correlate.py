@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.spaces import get_space
     from nasrank.store import data_key
 
-    space = get_space(args.space)
+    space = get_space(args.space, task=args.task)
     resolve_cli_data(args, space)  # the space's own data, or a --data its models take
     threads = cli_threads(args)
     bench = load_benchmark(args.benchmark, task=args.task, space=space.name)

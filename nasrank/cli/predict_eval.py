@@ -265,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
     parse_feature_spec(args.features)
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
-    space = get_space(args.space)
+    space = get_space(args.space, task=args.task)
     data = _check_data(args, space)
     threads = cli_threads(args)
     predictor = _make_predictor(args.predictor, _params(args.param))

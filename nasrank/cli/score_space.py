@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.store import ScoreStore, data_key
 
     _check_outputs(args)
-    space = get_space(args.space)
+    space = get_space(args.space, task=args.task)
     resolve_cli_data(args, space)  # the space's own data, or a --data its models take
     executor = cli_executor(args)
     specs = resolve_proxies(parse_proxies(args.proxies))

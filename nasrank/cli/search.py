@@ -417,7 +417,7 @@ def _print_trained(report: SearchReport, args: argparse.Namespace) -> None:
     from nasrank.spaces import get_space
 
     out = report.trained or []
-    data = resolve_data(get_space(args.space), args.data)
+    data = resolve_data(get_space(args.space, task=args.task), args.data)
     print_table(
         f"top {len(out)} trained for {args.epochs} epoch(s) on {data}",
         ["architecture", "benchmark", "train acc", "test acc", "seconds", "device"],

@@ -202,11 +202,16 @@ class ProxyContext:
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The call's loss, with a clear error for out-of-range class labels."""
         if not self.custom_loss:
-            if outputs.dim() != 2:
+            if outputs.dim() < 2:
                 raise ProxyComputationError(
-                    f"cross-entropy needs (N, num_classes) logits; the model returned shape "
-                    f"{tuple(outputs.shape)} (pass loss_fn= for other outputs)"
+                    f"cross-entropy needs (N, num_classes, ...) logits; the model returned "
+                    f"shape {tuple(outputs.shape)} (pass loss_fn= for other outputs)"
                 )
+            if outputs.dim() > 2 and targets.dim() == 1:
+                # a dense prediction (segmentation, N x K x H x W) scored against one
+                # label per sample: that label at every position
+                targets = targets.reshape(-1, *[1] * (outputs.dim() - 2))
+                targets = targets.expand(-1, *outputs.shape[2:])
             k = outputs.shape[1]
             if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= k):
                 raise ProxyComputationError(

@@ -311,7 +311,7 @@ class _Setup:
     @staticmethod
     def of(plan: SearchPlan) -> _Setup:
         classes = tuple(get_searcher(m) for m in plan.methods)
-        space = get_space(plan.space) if isinstance(plan.space, str) else plan.space
+        space = get_space(plan.space, task=plan.task) if isinstance(plan.space, str) else plan.space
         if plan.objective is not None:
             metric = getattr(plan.objective, "metric", "value")
             reporter = None

@@ -12,6 +12,7 @@ from nasrank.spaces.nb101 import NB101Space  # noqa: E402  isort: skip
 from nasrank.spaces.nbgraph import NBGraphSpace  # noqa: E402  isort: skip
 from nasrank.spaces.nbnlp import NBNLPSpace  # noqa: E402  isort: skip
 from nasrank.spaces.nbbert import NBBERTSpace  # noqa: E402  isort: skip
+from nasrank.spaces.tnb101 import TNB101MacroSpace, TNB101MicroSpace  # noqa: E402  isort: skip
 
 __all__ = [
     "SPACES",
@@ -25,5 +26,7 @@ __all__ = [
     "NBNLPSpace",
     "SearchSpace",
     "SpaceEncoding",
+    "TNB101MacroSpace",
+    "TNB101MicroSpace",
     "get_space",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nasrank.errors import UnknownNameError
 from nasrank.registry import Registry
 from nasrank.spaces.base import SearchSpace
 
@@ -12,9 +13,33 @@ SPACES: Registry[type[SearchSpace]] = Registry(
 )
 
 
-def get_space(space: str | type[SearchSpace] | SearchSpace) -> SearchSpace:
+def get_space(
+    space: str | type[SearchSpace] | SearchSpace, *, task: str | None = None
+) -> SearchSpace:
     """Return a space instance from its registry name or class (an instance is passed
-    through)."""
+    through).
+
+    A space with tasks (its class has a non-empty ``tasks``: the task changes the
+    networks) takes ``NAME:TASK``, e.g. ``"tnb101-micro:jigsaw"``, or ``task=``; the
+    instance's ``name`` is then ``NAME:TASK``. For other spaces ``task`` is a benchmark's
+    task only (``cifar100``) and is ignored here.
+
+    Raises:
+        UnknownNameError: Unknown space or task, or ``NAME:TASK`` for a space without tasks.
+    """
     if isinstance(space, SearchSpace):
         return space
+    if task is not None and isinstance(space, str) and ":" not in space:
+        cls = SPACES.resolve(space)
+        if getattr(cls, "tasks", ()):
+            return cls(task=task)  # type: ignore[call-arg]
+        return cls()
+    if isinstance(space, str) and ":" in space:
+        base, task = space.split(":", 1)
+        cls = SPACES.resolve(base)
+        if not getattr(cls, "tasks", ()):
+            raise UnknownNameError(
+                f"space {base!r} has no tasks, so {space!r} names nothing; give {base!r}"
+            )
+        return cls(task=task)  # type: ignore[call-arg]
     return SPACES.resolve(space)()

@@ -11,7 +11,12 @@ from nasrank.errors import UnknownNameError
 from nasrank.spaces import SPACES, IndexCodec, SpaceEncoding, get_space
 
 SPACE_NAMES = SPACES.names()
-CELL_SPACES = ("nb101", "nb201", "nb301")
+CELL_SPACES = ("nb101", "nb201", "nb301", "tnb101-micro")
+INDEXED_SPACES = ("nb201", "tnb101-micro", "tnb101-macro")
+
+
+def _family(space):
+    return space.name.split(":")[0]  # tnb101-micro of the task-bound tnb101-micro:TASK
 
 
 @pytest.fixture(params=SPACE_NAMES)
@@ -43,12 +48,14 @@ def test_which_spaces_have_which_encodings():
     assert have["nb201"] == {"onehot", "onehot-pruned", "path"}
     assert have["nb101"] == {"onehot", "onehot-pruned", "path"}
     assert have["nb301"] == {"onehot", "path"}
+    assert have["tnb101-micro"] == {"onehot", "onehot-pruned", "path"}
+    assert have["tnb101-macro"] == {"onehot"}
     assert not have["nbgraph"] and not have["nbnlp"] and not have["nbbert"]
 
 
 def test_cell_module_where_the_space_has_one(space):
     arch = space.sample(0)
-    assert space.has_cell_module == (space.name in CELL_SPACES)
+    assert space.has_cell_module == (_family(space) in CELL_SPACES)
     if not space.has_cell_module:
         with pytest.raises(NotImplementedError, match="no cell-level graph"):
             space.cell_module(arch)
@@ -64,12 +71,13 @@ def test_cell_module_where_the_space_has_one(space):
     assert torch.isfinite(out).all()
 
 
-def test_index_codec_only_for_nb201(space):
+def test_index_codec_only_for_enumerable_cell_spaces(space):
     codec = space.index_codec
-    if space.name != "nb201":
+    if _family(space) not in INDEXED_SPACES:
         assert codec is None
         return
-    assert isinstance(codec, IndexCodec) and codec.space == "nb201" and codec.size == space.size
+    assert isinstance(codec, IndexCodec) and codec.space == _family(space)
+    assert codec.size == space.size
     arch = space.sample(3)
     assert codec.to_arch(codec.to_index(arch)) == arch
 
