@@ -322,7 +322,8 @@ def _check_data(args: argparse.Namespace, space: Any) -> str | None:
     spec = resolve_data(space, args.data)
     if args.data is not None:
         for text in args.train_on:
-            resolve_data(get_space(_parse_train_on(text)[0]), args.data)
+            name, _, task = _parse_train_on(text)
+            resolve_data(get_space(name, task=task), args.data)
     return spec if "zc-engine" in args.features else None
 
 
@@ -340,7 +341,7 @@ def _fit_transfer(
     names = []
     for text in args.train_on:
         s_space_name, s_bench_spec, s_task = _parse_train_on(text)
-        s_space = get_space(s_space_name)
+        s_space = get_space(s_space_name, task=s_task)
         s_bench = load_benchmark(s_bench_spec, task=s_task, space=s_space.name)
         s_metric = s_bench.default_metric
         Xs = _features(args, s_space, s_bench, s_metric, graphs, cache, s_bench.name)

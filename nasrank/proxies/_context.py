@@ -199,6 +199,14 @@ class ProxyContext:
             raise ProxyComputationError(f"{what} contains {bad} values")
         return out
 
+    def dense_targets(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """``targets`` for the default cross-entropy: one label per sample against a
+        dense prediction (segmentation, ``N x K x H x W``) becomes that label at every
+        position; anything else (and every custom loss) is left as it is."""
+        if self.custom_loss or outputs.dim() <= 2 or targets.dim() != 1:
+            return targets
+        return targets.reshape(-1, *[1] * (outputs.dim() - 2)).expand(-1, *outputs.shape[2:])
+
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The call's loss, with a clear error for out-of-range class labels."""
         if not self.custom_loss:
@@ -207,11 +215,7 @@ class ProxyContext:
                     f"cross-entropy needs (N, num_classes, ...) logits; the model returned "
                     f"shape {tuple(outputs.shape)} (pass loss_fn= for other outputs)"
                 )
-            if outputs.dim() > 2 and targets.dim() == 1:
-                # a dense prediction (segmentation, N x K x H x W) scored against one
-                # label per sample: that label at every position
-                targets = targets.reshape(-1, *[1] * (outputs.dim() - 2))
-                targets = targets.expand(-1, *outputs.shape[2:])
+            targets = self.dense_targets(outputs, targets)
             k = outputs.shape[1]
             if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= k):
                 raise ProxyComputationError(

@@ -519,7 +519,7 @@ def _vmap_chunks(
 
     def sample_loss(p: dict[str, torch.Tensor], xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
         out = main_output(functional_call(model, p, (xi.unsqueeze(0),)))
-        return ctx.loss_fn(out, yi.unsqueeze(0)).reshape(())
+        return ctx.loss_fn(out, ctx.dense_targets(out, yi.unsqueeze(0))).reshape(())
 
     per_sample_grad = _vmapped_or_looped(grad(sample_loss))
     n_weights = sum(p.numel() for p in params.values())

@@ -89,6 +89,9 @@ class _TNBSpace(SearchSpace):
 
     tasks: ClassVar[tuple[str, ...]] = TASKS
     family: ClassVar[str]
+    # the default task's (an instance sets its own task's)
+    default_data = "synthetic:3x256x256:100"
+    input_shape = (3, 256, 256)
 
     def __init__(self, task: str | None = None) -> None:
         task = DEFAULT_TASK if task is None else str(task)

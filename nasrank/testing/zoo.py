@@ -107,6 +107,13 @@ TOKEN_INAPPLICABLE: Mapping[str, str] = {
 }
 
 
+#: Proxies defined on linear layers, for a network that has none (a fully convolutional one).
+_NO_LINEAR: Mapping[str, str] = {
+    "wpca": "no linear layer (a fully convolutional network)",
+    "hidden_covariance": "no recurrent or linear layer (a fully convolutional network)",
+}
+
+
 def _no_relu_like(what: str) -> dict[str, str]:
     why = f"no ReLU-like nonlinearity to read binary codes from ({what})"
     return {"nwot": why, "swap": why}
@@ -458,6 +465,27 @@ class FunctionalReLU(nn.Module):
         return self.head(h.mean(dim=(2, 3)))
 
 
+class DenseSegmenter(nn.Module):
+    """Encoder-decoder with a per-pixel output ``(N, classes, H, W)``: conv-BN-ReLU
+    down, a transposed conv back up, 1x1 classifier (a segmentation network)."""
+
+    def __init__(self, classes: int = 4) -> None:
+        super().__init__()
+        self.down = nn.Sequential(
+            nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        )  # fmt: skip
+        self.up = nn.Sequential(
+            nn.ConvTranspose2d(16, 8, 3, stride=4, padding=0, output_padding=1),
+            nn.BatchNorm2d(8),
+            nn.LeakyReLU(0.2),
+        )
+        self.classify = nn.Conv2d(8, classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify(self.up(self.down(x)))
+
+
 def _seeded(seed: int, build: Callable[[], nn.Module]) -> ModelFactory:
     """A factory building ``build()`` from torch seed ``seed``, the global RNG restored."""
 
@@ -528,6 +556,9 @@ ZOO: dict[str, ZooCase] = {
               _image_batch),
         _case("functional_relu", "CNN calling F.relu in forward (no nn.ReLU modules)", 14,
               FunctionalReLU, _image_batch),
+        _case("dense_segmentation", "segmentation encoder-decoder with (N, K, H, W) "
+              "logits, scored with each image's label at every pixel", 15, DenseSegmenter,
+              _image_batch, _NO_LINEAR),
     )
 }
 

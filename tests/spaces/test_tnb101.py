@@ -175,3 +175,39 @@ def test_suite_zero_tnb_ambiguous_keys_need_the_space(tmp_path):
         load_benchmark(f"suite-zero:{path}", task="class_scene")
     bench = load_benchmark(f"suite-zero:{path}", task="class_scene", space="tnb101-macro")
     assert bench.archs() == ["64-123211-basic"]
+
+
+def test_the_class_defaults_are_the_default_tasks():
+    assert type(MICRO).default_data == MICRO.default_data == "synthetic:3x256x256:100"
+    assert type(MACRO).input_shape == MACRO.input_shape == (3, 256, 256)
+
+
+def test_build_through_the_cli(tmp_path, capsys):
+    from nasrank.cli import main
+
+    out = tmp_path / "b.json"
+    argv = ["build", "--space", "tnb101-micro:jigsaw", "--arch", "(1, 1, 1, 1, 1, 1)"]
+    assert main([*argv, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["arch"] == "64-41414-1_11_111" and result["input_shape"] == [3, 192, 192]
+    assert result["params"] == STEM + 3 * FR_PER_INPUT_EDGE + _linear(9 * 512, 1000)
+    capsys.readouterr()
+    assert main(["build", "--space", "tnb101-micro:jigsw", "--arch", "(1, 1, 1, 1, 1, 1)"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean 'jigsaw'" in err
+
+
+def test_search_binds_the_task_of_the_benchmark(tmp_path, monkeypatch):
+    from nasrank.cli import main
+
+    monkeypatch.setenv("NASRANK_PROGRESS", "0")
+    keys = [MICRO.digits_of(a) for a in list(MICRO.enumerate())[::41]]
+    path = _suite_zero_file(tmp_path, keys)
+    out = tmp_path / "s.json"
+    argv = ["search", "--space", "tnb101-micro", "--benchmark", f"suite-zero:{path}",
+            "--task", "jigsaw", "--method", "random", "--budget", "5", "--seeds", "0..1",
+            "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads(out.read_text())
+    assert result["config"]["space"] == "tnb101-micro:jigsaw"
+    assert result["optimum"]["value"] == 10.0 + len(keys) - 1
