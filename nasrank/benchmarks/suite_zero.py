@@ -12,6 +12,11 @@ Arch keys are tuple literals parsed with :func:`ast.literal_eval` (never ``eval`
 canonicalised by the matching nasrank space; spaces nasrank does not implement keep the
 normalised tuple text as id. Keys that are spellings of one architecture (NB-101 cells
 before pruning) become one row whose values are the mean of theirs.
+
+TransNAS-Bench-101 tasks (``class_scene``, ``jigsaw``, ...) belong to the task-bound space
+``tnb101-micro:TASK`` / ``tnb101-macro:TASK`` (the file's space key, else the caller's
+``space``, else told from the keys); their ``val_accuracy`` is each task's own metric as
+Suite-Zero stores it (accuracy, pixel accuracy), larger = better.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from nasrank.benchmarks.base import Benchmark
 from nasrank.benchmarks.registry import BENCHMARKS
 from nasrank.errors import BenchmarkDataNotFound, DataError, InvalidArchitecture
 from nasrank.spaces import SPACES, get_space
+from nasrank.spaces.tnb101 import TASKS as TNB_TASKS
 
 __all__ = ["load_suite_zero", "SPACE_OF"]
 
@@ -44,10 +50,7 @@ SPACE_OF: dict[str, str | None] = {
     "transbench101_macro": "tnb101-macro",
 }
 #: TransNAS-Bench-101 task names (files with these tasks at the top are TNB samples).
-_TNB_TASKS = frozenset(
-    {"class_scene", "class_object", "jigsaw", "segmentsemantic", "room_layout", "autoencoder",
-     "normal"}
-)  # fmt: skip
+_TNB_TASKS = frozenset(TNB_TASKS)
 _NOT_METRICS = {"idx", "arch", "id"}
 
 
