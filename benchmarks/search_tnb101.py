@@ -12,6 +12,9 @@ found the optimum and the median queries to it among those. RoBoT's paper (Table
 reports the rank in the whole TNB space with 100 queries; these pools are Suite-Zero's
 662-725 architectures per task, so the numbers are comparable in kind, not in value.
 
+Resumable: a task whose JSON in ``--out`` already holds every seed is not run again
+(its ``seconds`` then reads ~0).
+
 Usage: OMP_NUM_THREADS=1 python benchmarks/search_tnb101.py [--data DIR] [--seeds 0..19]
        [--out DIR] [--json RESULTS]
 """
@@ -46,14 +49,28 @@ def _rank(values: list[float], best: float) -> int:
     return 1 + sum(v > best for v in values)
 
 
+def _done(target: Path, seeds: str) -> bool:
+    """Whether ``target`` holds a finished run of this task with these seeds."""
+    if not target.is_file():
+        return False
+    try:
+        runs = json.loads(target.read_text())["runs"]
+    except (ValueError, KeyError):
+        return False
+    first, _, last = seeds.partition("..")
+    wanted = set(range(int(first), int(last or first) + 1))
+    return all({r["seed"] for r in runs if r["method"] == m} == wanted for m in ("robot", "bo"))
+
+
 def run_task(family: str, path: Path, task: str, seeds: str, out: Path) -> dict:
     target = out / f"{family}_{task}.json"
     argv = [sys.executable, "-m", "nasrank", "search", "--space", f"tnb101-{family}",
             "--benchmark", f"suite-zero:{path}", "--task", task, "--method", "robot,bo",
             "--budget", "100", "--seeds", seeds, "--json", str(target)]  # fmt: skip
     t0 = time.perf_counter()
-    env = {**os.environ, "NASRANK_PROGRESS": "0"}
-    subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL)
+    if not _done(target, seeds):  # resumable: a finished task's JSON is reused
+        env = {**os.environ, "NASRANK_PROGRESS": "0"}
+        subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
     bench = load_benchmark(f"suite-zero:{path}", task=task)
     values = [v for v in bench.oriented("val_accuracy").tolist()]
