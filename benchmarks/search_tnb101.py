@@ -73,7 +73,7 @@ def run_task(family: str, path: Path, task: str, seeds: str, out: Path) -> dict:
         subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
     bench = load_benchmark(f"suite-zero:{path}", task=task)
-    values = [v for v in bench.oriented("val_accuracy").tolist()]
+    values = bench.oriented("val_accuracy").tolist()
     result = json.loads(target.read_text())
     row: dict = {"pool": len(values), "seconds": seconds}
     for method in ("robot", "bo"):

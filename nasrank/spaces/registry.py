@@ -29,17 +29,16 @@ def get_space(
     """
     if isinstance(space, SearchSpace):
         return space
-    if task is not None and isinstance(space, str) and ":" not in space:
+    if isinstance(space, str) and ":" in space:  # NAME:TASK
+        space, task = space.split(":", 1)
         cls = SPACES.resolve(space)
-        if getattr(cls, "tasks", ()):
-            return cls(task=task)  # type: ignore[call-arg]
-        return cls()
-    if isinstance(space, str) and ":" in space:
-        base, task = space.split(":", 1)
-        cls = SPACES.resolve(base)
         if not getattr(cls, "tasks", ()):
             raise UnknownNameError(
-                f"space {base!r} has no tasks, so {space!r} names nothing; give {base!r}"
+                f"space {space!r} has no tasks, so {space + ':' + task!r} names nothing; "
+                f"give {space!r}"
             )
         return cls(task=task)  # type: ignore[call-arg]
-    return SPACES.resolve(space)()
+    cls = SPACES.resolve(space)
+    if task is not None and isinstance(space, str) and getattr(cls, "tasks", ()):
+        return cls(task=task)  # type: ignore[call-arg]
+    return cls()

@@ -90,8 +90,7 @@ class _TNBSpace(SearchSpace):
     tasks: ClassVar[tuple[str, ...]] = TASKS
     family: ClassVar[str]
     # the default task's (an instance sets its own task's)
-    default_data = "synthetic:3x256x256:100"
-    input_shape = (3, 256, 256)
+    default_data, input_shape = _task_data(DEFAULT_TASK)
 
     def __init__(self, task: str | None = None) -> None:
         task = DEFAULT_TASK if task is None else str(task)
