@@ -96,6 +96,21 @@ def _pool(bench: Any, n_text: str, seed: int, metric: str) -> list[str]:
     return [archs[i] for i in sorted(rng.choice(len(archs), size=n, replace=False))]
 
 
+def _expand_ensembles(names: list[str] | None) -> list[str] | None:
+    """``--proxies`` with every rank-ensemble name (``az_nas``, ``vkdnw_agg``,
+    ``label_free_ensemble``) replaced by its members: an ensemble ranks a pool, so its
+    members are what is scored, and the ensemble is reported from them."""
+    from nasrank.proxies import ENSEMBLES, PROXIES
+
+    if names is None:
+        return None
+    out: list[str] = []
+    for name in names:
+        members = ENSEMBLES[name].proxies if name in ENSEMBLES and name not in PROXIES else (name,)
+        out.extend(m for m in members if m not in out)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from nasrank.benchmarks import load_benchmark
     from nasrank.proxies import resolve_proxies
@@ -108,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
     metric = args.metric or bench.default_metric
     bench.query(bench.archs()[0], metric)  # validates the metric name before the long run
-    specs = resolve_proxies(parse_proxies(args.proxies))
+    specs = resolve_proxies(_expand_ensembles(parse_proxies(args.proxies)))
     names = [s.name for s in specs]
     pool = _pool(bench, args.n, args.seed, metric)
     with open_cli_store(args) as store, torch_threads(threads) as threads:
@@ -204,10 +219,11 @@ def _summarize(
     results: list[Any],
     truth: np.ndarray,
 ) -> dict[str, dict[str, Any]]:
-    """Per proxy (and the label-free ensemble, when all its members are scored): rank
-    correlations with ``truth``, median seconds and the benchmark's reference Spearman."""
+    """Per proxy (and each rank ensemble of ``nasrank.proxies.ENSEMBLES`` whose members
+    are all scored: the label-free ensemble, AZ-NAS, VKDNW_agg): rank correlations with
+    ``truth``, median seconds and the benchmark's reference Spearman."""
     from nasrank.metrics import rank_summary
-    from nasrank.proxies import LABEL_FREE_ENSEMBLE  # the proxy package imports torch
+    from nasrank.proxies import ENSEMBLES  # the proxy package imports torch
 
     summary: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -221,14 +237,15 @@ def _summarize(
                 np.array([bench.query(a, name) for a in scored]), truth
             )["spearman"]
         summary[name] = entry
-    if set(LABEL_FREE_ENSEMBLE.proxies) <= set(names):
-        values = LABEL_FREE_ENSEMBLE(results)
-        ensemble: dict[str, Any] = dict(rank_summary(values, truth))
-        ensemble["median_seconds"] = sum(
-            summary[m]["median_seconds"] for m in LABEL_FREE_ENSEMBLE.proxies
-        )
-        ensemble["members"] = list(LABEL_FREE_ENSEMBLE.proxies)
-        summary[LABEL_FREE_ENSEMBLE.name] = ensemble
+    for ens in ENSEMBLES.values():
+        if not set(ens.proxies) <= set(names):
+            continue
+        ensemble: dict[str, Any] = dict(rank_summary(ens(results), truth))
+        # the members' shares of shared passes add up to the passes' time
+        ensemble["median_seconds"] = sum(summary[m]["median_seconds"] for m in ens.proxies)
+        ensemble["members"] = list(ens.proxies)
+        ensemble["aggregation"] = ens.aggregation
+        summary[ens.name] = ensemble
     return summary
 
 

@@ -10,6 +10,9 @@ Every proxy is a registered :class:`ProxySpec` (``PROXIES``), callable on its ow
 (``nasrank.proxies.synflow(model, batch)``). Scores are floats where larger means
 "predicted better" (``plain`` is the one documented exception, kept as published).
 Failures give NaN with a reason, never an exception for the whole batch.
+
+Rank aggregations over a pool of candidates (the label-free ensemble, AZ-NAS, VKDNW_agg)
+are :class:`RankEnsemble` objects (``ENSEMBLES``), not per-model proxies.
 """
 
 from nasrank.proxies.engine import ScoreResult, as_batch, deterministic, score, score_many
@@ -18,6 +21,7 @@ from nasrank.proxies.registry import PROXIES, ProxySpec, register_proxy, resolve
 # Registration happens here, explicitly, one import per proxy module; the public names
 # are the proxies' functions (callable views of the registered specs).
 from nasrank.proxies import (  # noqa: E402  isort: skip
+    az_nas as _az_nas,
     epe_nas as _epe_nas,
     fisher as _fisher,
     flops as _flops,
@@ -37,9 +41,13 @@ from nasrank.proxies import (  # noqa: E402  isort: skip
     zico as _zico,
     hidden_covariance as _hidden_covariance,
     wpca as _wpca,
+    vkdnw as _vkdnw,
 )
 from nasrank.proxies.standalone import Proxy, standalone  # noqa: E402  isort: skip
 
+az_expressivity = standalone(_az_nas.az_expressivity)
+az_progressivity = standalone(_az_nas.az_progressivity)
+az_trainability = standalone(_az_nas.az_trainability)
 epe_nas = standalone(_epe_nas.epe_nas)
 fisher = standalone(_fisher.fisher)
 flops = standalone(_flops.flops)
@@ -59,15 +67,26 @@ zen = standalone(_zen.zen)
 zico = standalone(_zico.zico)
 hidden_covariance = standalone(_hidden_covariance.hidden_covariance)
 wpca = standalone(_wpca.wpca)
+vkdnw = standalone(_vkdnw.vkdnw)
+vkdnw_single = standalone(_vkdnw.vkdnw_single)
 
 from nasrank.proxies.ensemble import (  # noqa: E402  isort: skip
+    AZ_NAS,
+    ENSEMBLES,
     LABEL_FREE_ENSEMBLE,
+    VKDNW_AGG,
     RankEnsemble,
     label_free_ensemble,
 )
 
 __all__ = [
+    "AZ_NAS",
+    "ENSEMBLES",
     "LABEL_FREE_ENSEMBLE",
+    "VKDNW_AGG",
+    "az_expressivity",
+    "az_progressivity",
+    "az_trainability",
     "PROXIES",
     "Proxy",
     "as_batch",
@@ -96,6 +115,8 @@ __all__ = [
     "snip",
     "swap",
     "synflow",
+    "vkdnw",
+    "vkdnw_single",
     "wpca",
     "zen",
     "zico",

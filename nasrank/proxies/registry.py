@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["PROXIES", "ProxySpec", "register_proxy", "resolve_proxies", "PASS_GROUPS"]
 
 #: Passes a proxy may draw on; proxies in the same group share one pass per model.
-PASS_GROUPS: tuple[str, ...] = ("static", "train", "per_sample", "synflow", "zen")
+PASS_GROUPS: tuple[str, ...] = (
+    "static", "train", "per_sample", "synflow", "zen", "blocks", "fisher_info"
+)
 
 #: Artifacts of the shared train-mode pass a proxy may request (see ``_passes.py``).
 TRAIN_ARTIFACTS: frozenset[str] = frozenset(
@@ -35,6 +37,10 @@ TRAIN_ARTIFACTS: frozenset[str] = frozenset(
 )
 #: Statistics of the per-sample gradient pass a proxy may request.
 PER_SAMPLE_ARTIFACTS: frozenset[str] = frozenset({"sign_sum", "moments"})
+#: Artifacts of the groups with one pass each: the block features of the trunk (AZ-NAS,
+#: ``_blocks.py``) and the Fisher information of a parameter subset (VKDNW, ``_fisher_info.py``).
+BLOCK_ARTIFACTS: frozenset[str] = frozenset({"blocks"})
+FISHER_INFO_ARTIFACTS: frozenset[str] = frozenset({"fisher_info"})
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,12 @@ def register_proxy(
             f"{', '.join(PASS_GROUPS)}"
         )
     requires = frozenset(requires)
-    allowed = {"train": TRAIN_ARTIFACTS, "per_sample": PER_SAMPLE_ARTIFACTS}.get(group, frozenset())
+    allowed = {
+        "train": TRAIN_ARTIFACTS,
+        "per_sample": PER_SAMPLE_ARTIFACTS,
+        "blocks": BLOCK_ARTIFACTS,
+        "fisher_info": FISHER_INFO_ARTIFACTS,
+    }.get(group, frozenset())
     unknown = requires - allowed
     if unknown:
         raise ValueError(
@@ -163,7 +174,36 @@ def resolve_proxies(proxies: str | ProxySpec | Sequence[str | ProxySpec] | None)
             raise TypeError(
                 f"proxies must be names or ProxySpec objects, got {p!r} of type {type(p).__name__}"
             )
+        if isinstance(p, str) and p.strip() not in PROXIES:
+            _refuse_population_signal(p.strip())
         spec = PROXIES.resolve(p.strip() if isinstance(p, str) else p)
         if spec.name not in {s.name for s in out}:
             out.append(spec)
     return out
+
+
+
+#: Names of rank aggregations over a pool (``az_nas``, ...) -> their members, noted by
+#: :mod:`nasrank.proxies.ensemble` so that asking for one as a proxy explains itself.
+_POOL_SIGNALS: dict[str, tuple[str, ...]] = {}
+
+
+def note_pool_signal(name: str, members: Sequence[str]) -> None:
+    """Record that ``name`` is a rank aggregation over a pool with these members (not a
+    per-model proxy); :func:`resolve_proxies` then refuses it with that explanation."""
+    _POOL_SIGNALS[name] = tuple(members)
+
+
+def _refuse_population_signal(name: str) -> None:
+    """A clear error for the name of a rank ensemble (``az_nas``, ``vkdnw_agg``, ...): it
+    ranks a pool of models and has no value for one model alone."""
+    from nasrank.errors import UnknownNameError
+
+    members = _POOL_SIGNALS.get(name)
+    if members is not None:
+        raise UnknownNameError(
+            f"{name!r} is a rank aggregation over a pool of architectures, not a proxy of "
+            f"one model: score its members {', '.join(members)} and aggregate them with "
+            f"nasrank.proxies.ENSEMBLES[{name!r}](pool) (nasrank correlate reports it when "
+            "its members are scored)"
+        )

@@ -50,6 +50,15 @@ On a graph batch (``gcn``, ``gat``) the samples, the nodes, share one forward; t
 per-sample gradient proxies ``gradsign`` and ``zico`` take the gradients of the first
 64 nodes' own losses under that forward (version 2; version 1 refused graphs).
 
+AZ-NAS's ``az_expressivity``, ``az_progressivity`` and ``az_trainability`` and VKDNW's
+``vkdnw`` and ``vkdnw_single`` apply to every case: the blocks AZ-NAS reads are found on
+any model (:mod:`nasrank.proxies._blocks`: a trunk of blocks -- cells, residual blocks,
+transformer layers, GCNConvs -- else the longest chain of layers, e.g. embedding -> LSTM
+-> head), and the Fisher information VKDNW reads exists for any classifier's softmax
+(per position for dense outputs, per node under a graph's forward). They are NaN only
+where a model has too little of what they compare: one block feature (progressivity,
+trainability), one trainable parameter tensor or one class (VKDNW) -- no zoo case.
+
 Everything else is expected finite on every case -- including ``flops`` and ``synflow``
 on a graph batch (both use only the input's shape; with ``extras`` the forward runs on
 the whole graph), the conv/linear-weight proxies on PyG layers (a GCNConv/GATConv's
