@@ -35,6 +35,7 @@ from torch import nn
 
 from nasrank.errors import ProxyComputationError
 from nasrank.proxies._context import ProxyContext, describe, main_output
+from nasrank.proxies._first_scalar_grads import first_scalar_jacobians
 
 __all__ = ["FisherInfo", "fisher_information", "fisher_from_jacobians", "FIM_NODES"]
 
@@ -53,10 +54,13 @@ class FisherInfo:
     Attributes:
         matrix: ``(P, P)`` float64 FIM.
         names: The parameter tensors whose first scalar is the subset, in order.
+        eps: Machine epsilon of the precision the derivatives were computed in (what
+            an eigenvalue must exceed, relative to the largest, to be told from 0).
     """
 
     matrix: torch.Tensor
     names: list[str]
+    eps: float = float(torch.finfo(torch.float32).eps)
 
 
 def fisher_information(ctx: ProxyContext) -> FisherInfo:
@@ -100,7 +104,7 @@ def _fisher(ctx: ProxyContext) -> FisherInfo:
         if ctx.extras:
             jac, logits = _shared_forward_jacobians(ctx, model, names)
         else:
-            jac, logits = _per_sample_jacobians(ctx, model, names, x)
+            jac, logits = _independent_jacobians(ctx, model, names, x)
     if logits.shape[1] < 2:
         raise ProxyComputationError(
             f"needs at least two classes (logits of shape (N, K, ...) with K >= 2); the model "
@@ -108,7 +112,27 @@ def _fisher(ctx: ProxyContext) -> FisherInfo:
         )
     if not (torch.isfinite(jac).all() and torch.isfinite(logits).all()):
         raise ProxyComputationError("a logit or its gradient is not finite (NaN or inf)")
-    return FisherInfo(matrix=fisher_from_jacobians(jac, logits), names=names)
+    eps = float(torch.finfo(jac.dtype).eps)
+    return FisherInfo(matrix=fisher_from_jacobians(jac, logits), names=names, eps=eps)
+
+
+def _independent_jacobians(
+    ctx: ProxyContext, model: nn.Module, names: list[str], x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(jac (N, K, S, P), logits (N, K, S))`` for independent samples: the layers
+    :mod:`~nasrank.proxies._first_scalar_grads` knows from one batched pass, the other
+    parameters sample by sample."""
+    fast = first_scalar_jacobians(model, lambda m: ctx.check_outputs(ctx.forward(m, x)), names)
+    if fast is None:
+        return _per_sample_jacobians(ctx, model, names, x)
+    if not fast.rest:
+        return fast.jac, fast.logits
+    slow, _ = _per_sample_jacobians(ctx, model, fast.rest, x)
+    column = {nm: ("fast", j) for j, nm in enumerate(fast.names)}
+    column.update({nm: ("slow", j) for j, nm in enumerate(fast.rest)})
+    parts = {"fast": fast.jac, "slow": slow}
+    jac = torch.stack([parts[src][..., j] for src, j in (column[nm] for nm in names)], dim=-1)
+    return jac, fast.logits
 
 
 def _as_rows(out: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ from nasrank.proxies._context import ProxyContext
 from nasrank.proxies._fisher_info import fisher_information
 from nasrank.proxies.registry import register_proxy
 
-__all__ = ["vkdnw", "vkdnw_single", "decile_entropy", "DECILES"]
+__all__ = ["vkdnw", "vkdnw_single", "decile_entropy", "numerical_spectrum", "DECILES"]
 
 #: The quantile levels of the spectrum VKDNW reads: 0.1, 0.2, ..., 0.9.
 DECILES: tuple[float, ...] = tuple(k / 10 for k in range(1, 10))
@@ -46,9 +46,26 @@ def decile_entropy(eigenvalues: torch.Tensor) -> float:
     return float(-(t * torch.log(t)).sum())
 
 
+def numerical_spectrum(matrix: torch.Tensor, eps: float) -> torch.Tensor:
+    """Eigenvalues of a symmetric PSD ``matrix``, those indistinguishable from 0 set to 0.
+
+    The derivatives behind a Fisher information carry relative rounding ``eps``, so an
+    eigenvalue below ``lambda_max * P * eps`` (the tolerance of a numerical rank, as in
+    ``numpy.linalg.matrix_rank``) is rounding noise, not a property of the network: on
+    NB-201, cells with few convolutions give Fisher matrices of rank far below ``P``
+    whose "small" eigenvalues are ``1e-16`` of the largest, and their deciles would
+    otherwise rank architectures by round-off.
+    """
+    lam = torch.linalg.eigvalsh(matrix.to(torch.float64))
+    if lam.numel() == 0:
+        return lam
+    tol = float(lam.max().clamp_min(0.0)) * lam.numel() * eps
+    return torch.where(lam > tol, lam, torch.zeros_like(lam))
+
+
 def _spectrum(ctx: ProxyContext) -> tuple[torch.Tensor, int]:
     fim = fisher_information(ctx)
-    return torch.linalg.eigvalsh(fim.matrix), len(fim.names)
+    return numerical_spectrum(fim.matrix, fim.eps), len(fim.names)
 
 
 @register_proxy(
@@ -63,7 +80,8 @@ def vkdnw(ctx: ProxyContext) -> float:
     model's predictive distribution ``p = softmax(logits)`` on the batch's inputs, for the
     first scalar of every trainable parameter tensor (``P x P``; eval-mode copy; see
     :mod:`nasrank.proxies._fisher_info`), and the entropy of the normalised deciles of its
-    eigenvalues (:func:`decile_entropy`), in ``[0, log 9]``. Label-free: the expectation
+    eigenvalues (:func:`decile_entropy`), in ``[0, log 9]``; eigenvalues within rounding
+    of 0 count as 0 (:func:`numerical_spectrum`). Label-free: the expectation
     over labels is under the model's own ``p``. The reference (ondratybl/VKDNW
     ``ZeroShotProxy/compute_vkdnw_score.py``) re-initialises the network with Kaiming
     normal fan-in, feeds Gaussian noise (``--data synthetic`` here) and smooths ``p``
