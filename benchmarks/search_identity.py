@@ -54,8 +54,8 @@ COMMANDS: dict[str, list[str]] = {
     ],
 }
 
-#: Fields that measure time, not results.
-VOLATILE = {"seconds", "wall_seconds", "time", "elapsed"}
+#: Fields that measure time, not results (and the provenance: the command, its date).
+VOLATILE = {"seconds", "wall_seconds", "time", "elapsed", "provenance"}
 
 
 def run(out: Path, names: list[str]) -> None:

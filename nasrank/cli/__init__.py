@@ -1,8 +1,10 @@
 """The ``nasrank`` command.
 
-Every subcommand prints a readable table on stdout, shows progress on long work (on
-stderr), writes machine-readable results with ``--json PATH``, exits 0 on success and 2
-on bad input with a one-line reason on stderr (never a traceback for user error).
+Every subcommand prints a readable table on stdout (``--format``: a rich table on a
+terminal, plain text when piped, or markdown/csv), shows progress on long work (on
+stderr), writes machine-readable results with ``--json PATH`` (with the command's
+``provenance``, which ``nasrank report`` turns into an HTML page), exits 0 on success and
+2 on bad input with a one-line reason on stderr (never a traceback for user error).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from nasrank._version import __version__
-from nasrank.cli._output import print_table
+from nasrank.cli._output import TABLE_FORMATS, print_table
 
 __all__ = ["main", "print_table"]
 
@@ -31,6 +33,7 @@ _COMMANDS = (
     "search",
     "encode",
     "predict-eval",
+    "report",
 )
 
 
@@ -56,6 +59,13 @@ def _build_parser() -> argparse.ArgumentParser:
     for name in _COMMANDS:
         module = importlib.import_module(f"nasrank.cli.{name.replace('-', '_')}")
         module.add_parser(sub)
+        sub.choices[name].add_argument(
+            "--format",
+            choices=TABLE_FORMATS,
+            default="auto",
+            help="tables as rich boxes (table), aligned plain text (plain), markdown or "
+            "csv; auto (default): table on a terminal, plain when piped or redirected",
+        )
     return parser
 
 
@@ -104,9 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     args.argv = argv  # to print the command that resumes an interrupted run
+    from nasrank.cli._output import recording_provenance, table_format
+
     try:
         _check_before_work(args)
-        with _sigterm_as_interrupt():
+        with (
+            _sigterm_as_interrupt(),
+            table_format(args.format),
+            recording_provenance(argv, getattr(args, "json", None)),
+        ):
             return int(args.run(args))
     except (NasrankError, UsageError) as exc:
         print(f"nasrank {args.command}: error: {exc}", file=sys.stderr)

@@ -5,19 +5,30 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from nasrank._files import OutputPathError, replace_atomically
 
 __all__ = [
+    "TABLE_FORMATS",
     "print_table",
+    "print_note",
+    "table_format",
+    "current_format",
+    "render_plain",
+    "render_markdown",
+    "render_csv",
     "open_output",
     "write_json",
+    "provenance",
+    "recording_provenance",
     "save_figure",
     "progress",
     "progress_interval",
@@ -42,17 +53,125 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+#: ``--format`` choices: ``auto`` is ``table`` on a terminal and ``plain`` otherwise.
+TABLE_FORMATS = ("auto", "table", "plain", "markdown", "csv")
+_FORMAT: ContextVar[str] = ContextVar("nasrank_table_format", default="auto")
+#: Characters of rich's box drawing (U+2500..U+257F): none in ``plain``/``markdown``/``csv``.
+BOX_DRAWING = re.compile("[\u2500-\u257f]")
+
+
+@contextmanager
+def table_format(name: str) -> Iterator[None]:
+    """Tables printed inside the block use ``name`` (one of :data:`TABLE_FORMATS`)."""
+    if name not in TABLE_FORMATS:
+        raise ValueError(f"table format must be one of {', '.join(TABLE_FORMATS)}, got {name!r}")
+    token = _FORMAT.set(name)
+    try:
+        yield
+    finally:
+        _FORMAT.reset(token)
+
+
+def current_format() -> str:
+    """The format tables are printed in now: ``auto`` resolved against stdout."""
+    name = _FORMAT.get()
+    if name == "auto":
+        return "table" if sys.stdout.isatty() else "plain"
+    return name
+
+
 def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print a readable table on stdout (rich when it is a terminal, plain text otherwise)."""
+    """Print a table on stdout in :func:`current_format`: a rich table at the terminal's
+    width on a terminal, aligned plain text (no box characters, no wrapping) when piped,
+    or Markdown / CSV (``--format``). Every format carries the same title, header and
+    cells (each cell through :func:`fmt`)."""
+    cells = [[" ".join(fmt(v).split("\n")) for v in row] for row in rows]
+    name = current_format()
+    if name == "table":
+        _print_rich(title, columns, cells)
+        return
+    render = {"plain": render_plain, "markdown": render_markdown, "csv": render_csv}[name]
+    sys.stdout.write(render(title, columns, cells))
+    sys.stdout.flush()
+
+
+def print_note(line: str) -> None:
+    """A line of text beside the tables (``# `` first in CSV output, so that a CSV reader
+    with ``comment="#"`` skips it)."""
+    print(f"# {line}" if current_format() == "csv" else line)
+
+
+def _print_rich(title: str | None, columns: Sequence[str], cells: list[list[str]]) -> None:
+    """A rich table; its title is a line of its own above it, so that a long title does
+    not wrap inside a narrow table. Off a terminal (``--format table`` in a pipe) the
+    table takes its natural width."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(header_style="bold")
     for col in columns:
         table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*(fmt(v) for v in row))
-    Console(width=None if sys.stdout.isatty() else 200, soft_wrap=False).print(table)
+    for row in cells:
+        table.add_row(*row)
+    tty = sys.stdout.isatty()
+    console = Console(width=None if tty else 100_000, soft_wrap=not tty)
+    if title:
+        console.print(Text(title, style="bold"), soft_wrap=True)
+    console.print(table)
+
+
+def _numeric(text: str) -> bool:
+    return bool(re.fullmatch(r"[-+]?(\d[\d,]*\.?\d*|\.\d+)(e[-+]?\d+)?( %)?|nan|inf|-inf|-", text))
+
+
+def render_plain(title: str | None, columns: Sequence[str], cells: list[list[str]]) -> str:
+    """Aligned columns separated by two spaces, a ``-`` rule under the header, numeric
+    columns right-aligned; no box characters and no wrapping (one line per row)."""
+    widths = [len(c) for c in columns]
+    for row in cells:
+        widths = [max(w, len(v)) for w, v in zip(widths, row)]
+    right = [
+        bool(cells)
+        and all(_numeric(row[i]) for row in cells)
+        and any(row[i] != "-" for row in cells)
+        for i in range(len(columns))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)]
+        return "  ".join(parts).rstrip()
+
+    out = [title] if title else []
+    out += [line(columns), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in cells]
+    return "\n".join(out) + "\n\n"
+
+
+def render_markdown(title: str | None, columns: Sequence[str], cells: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table (``|`` in cells escaped), the title in bold above."""
+
+    def line(values: Sequence[str]) -> str:
+        return "| " + " | ".join(v.replace("|", "\\|") for v in values) + " |"
+
+    out = [f"**{title}**", ""] if title else []
+    out += [line(columns), "|" + "|".join("---" for _ in columns) + "|"]
+    out += [line(row) for row in cells]
+    return "\n".join(out) + "\n\n"
+
+
+def render_csv(title: str | None, columns: Sequence[str], cells: list[list[str]]) -> str:
+    """CSV (RFC 4180 quoting); the title as a ``# `` comment line above the header."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    if title:
+        buffer.write(f"# {title}\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(cells)
+    return buffer.getvalue() + "\n"
 
 
 def _json_default(obj: Any) -> Any:
@@ -99,8 +218,55 @@ def open_output(path: str | Path, **open_kwargs: Any) -> Iterator[Any]:
         yield f
 
 
+_PROVENANCE: ContextVar[tuple[str, dict[str, Any]] | None] = ContextVar(
+    "nasrank_provenance", default=None
+)
+
+
+def provenance(argv: Sequence[str]) -> dict[str, Any]:
+    """What made a result: the exact command, nasrank's and Python's versions, the working
+    folder (relative paths in the command are relative to it) and the time."""
+    import datetime as dt
+    import platform
+    import shlex
+
+    from nasrank._version import __version__
+
+    return {
+        "command": shlex.join(["nasrank", *argv]),
+        "nasrank_version": __version__,
+        "python": platform.python_version(),
+        "cwd": os.getcwd(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+@contextmanager
+def recording_provenance(argv: Sequence[str], json_path: str | None) -> Iterator[None]:
+    """Inside the block, the JSON object written to ``json_path`` (the command's
+    ``--json``) gains a ``provenance`` entry (:func:`provenance`), which ``nasrank
+    report`` shows; other files are written as given."""
+    if not json_path:
+        yield
+        return
+    token = _PROVENANCE.set((os.path.abspath(os.path.expanduser(json_path)), provenance(argv)))
+    try:
+        yield
+    finally:
+        _PROVENANCE.reset(token)
+
+
 def write_json(path: str | Path, payload: Any) -> None:
-    """Write ``payload`` as JSON through :func:`open_output` (NaN/inf as null)."""
+    """Write ``payload`` as JSON through :func:`open_output` (NaN/inf as null); the
+    command's ``--json`` with its ``provenance`` (see :func:`recording_provenance`)."""
+    record = _PROVENANCE.get()
+    if (
+        record is not None
+        and isinstance(payload, dict)
+        and "provenance" not in payload
+        and os.path.abspath(os.path.expanduser(str(path))) == record[0]
+    ):
+        payload = {**payload, "provenance": record[1]}
     text = json.dumps(_clean(payload), indent=2, default=_json_default) + "\n"
     with open_output(path) as f:
         f.write(text)

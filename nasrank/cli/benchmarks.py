@@ -17,7 +17,7 @@ _KINDS = (
     ),
     (
         "suite-zero:PATH",
-        "nb101/nb201/nb301/...",
+        "nb101/nb201/nb301/tnb101-micro/tnb101-macro",
         "NAS-Bench-Suite-Zero JSON: val_accuracy + reference proxy scores",
         "a file you have",
     ),
@@ -26,6 +26,18 @@ _KINDS = (
         "any (--space)",
         "CSV/Parquet with an 'arch' column and numeric metric columns",
         "a file you have",
+    ),
+    (
+        "nbnlp:PATH",
+        "nbnlp",
+        "NAS-Bench-NLP: WikiText-2 train/val/test and PTB test losses of RNN cells",
+        "derived_nbnlp_wt2_recipes_losses.csv (a file you have)",
+    ),
+    (
+        "nbbert:PATH",
+        "nbbert",
+        "NAS-Bench-BERT: GLUE task scores of FlexiBERT-like transformers",
+        "BERT_benchmark.json (a file you have)",
     ),
     (
         "nb-graph:DATASET",
@@ -67,6 +79,12 @@ def _list(args: argparse.Namespace) -> int:
     from nasrank.benchmarks import BENCHMARKS
 
     kinds = [k for k in _KINDS if k[0].split(":")[0] in BENCHMARKS]
+    listed = {k[0].split(":")[0] for k in kinds}
+    kinds += [  # a kind registered without a line here is still listed
+        (f"{name}:ARG", "-", "(no description)", "-")
+        for name in sorted(BENCHMARKS.names())
+        if name not in listed
+    ]
     print_table("Benchmarks (ground truth)", ["spec", "space", "what", "data"], kinds)
     if args.json:
         write_json(

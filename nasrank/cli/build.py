@@ -59,6 +59,36 @@ def _input_shape(space: Any, arch: str, size: int, kwargs: dict[str, Any]) -> tu
     return shape
 
 
+def _output_size(space: Any, model: Any) -> int | None:
+    """The size of the built network's output layer: the class count (for a language
+    model its vocabulary; for a dense task the channels per position), read from one
+    forward pass of the space's example input; ``None`` if it cannot be told."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            out = model.eval()(space.example_input(1))
+    except Exception:  # the row then says so; params and FLOPs are already counted
+        return None
+    if isinstance(out, dict):
+        out = out.get("logits", next(iter(out.values()), None))
+    if isinstance(out, (tuple, list)):
+        out = out[0] if out else None
+    if not isinstance(out, torch.Tensor) or out.ndim < 2:
+        return None
+    return int(out.shape[-1] if out.ndim == 3 else out.shape[1])
+
+
+def _classes_text(space: Any, model: Any, kwargs: dict[str, Any]) -> str:
+    """The ``classes`` row: the number, and where it comes from."""
+    if "num_classes" in kwargs:
+        return f"{kwargs['num_classes']:,}"
+    size = _output_size(space, model)
+    if size is None:
+        return "the space's default (not measurable from an example input)"
+    return f"{size:,} (the space's default)"
+
+
 def run(args: argparse.Namespace) -> int:
     from nasrank.cli import UsageError
     from nasrank.complexity import count_flops, count_params
@@ -92,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         "space": space.name,
         "arch": arch,
         "canonical": canonical,
-        "num_classes": kwargs.get("num_classes"),
+        "num_classes": kwargs.get("num_classes", _output_size(space, model)),
         "input_shape": list(shape),
         "params": params,
         "params_m": params / 1e6,
@@ -106,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         ["params", f"{params:,} ({params / 1e6:.6f} M)"],
         ["MFLOPs", f"{flops / 1e6:.6f}"],
         ["input", "x".join(map(str, shape))],
-        ["classes", kwargs.get("num_classes", "space default")],
+        ["classes", _classes_text(space, model, kwargs)],
     ]
     print_table(f"{space.name} architecture", ["field", "value"], rows)
     if args.json:

@@ -173,7 +173,13 @@ def run(args: argparse.Namespace) -> int:
             args.csv, scored, results, names, [bench.query(a, metric) for a in scored], metric
         )
     if args.plot:
-        _plot(args.plot, results, names, [bench.query(a, metric) for a in scored], metric, summary)
+        from nasrank.cli._plots import benchmark_label
+
+        truth_values = [bench.query(a, metric) for a in scored]
+        title = (
+            f"{benchmark_label(bench.name)} {metric}: n={len(scored)}{note}, data {batch.source}"
+        )
+        _plot(args.plot, results, names, truth_values, metric, summary, title)
     return 130 if interrupted else 0
 
 
@@ -295,37 +301,14 @@ def _plot(
     truth: list[float],
     metric: str,
     summary: dict[str, Any],
+    title: str,
 ) -> None:
-    import math
+    """``--plot``: the ground truth against each proxy's score rank
+    (:func:`nasrank.cli._plots.correlation_figure`)."""
+    from nasrank.cli._plots import close, correlation_figure
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cols = min(4, len(names))
-    rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
-    for ax, name in zip(axes.flat, names):
-        ax.scatter([r[name] for r in results], truth, s=6, alpha=0.6)
-        ax.set_title(f"{name}  rho={summary[name]['spearman']:.3f}", fontsize=9)
-        ax.set_xlabel("score", fontsize=8)
-        ax.set_ylabel(metric, fontsize=8)
-        if name in (
-            "synflow",
-            "flops",
-            "params",
-            "grasp",
-            "fisher",
-            "snip",
-            "grad_norm",
-            "epe_nas",
-        ):
-            values = [r[name] for r in results]
-            if all(v > 0 for v in values if v == v):
-                ax.set_xscale("log")
-    for ax in list(axes.flat)[len(names) :]:
-        ax.axis("off")
-    fig.tight_layout()
+    scores = {name: [r[name] for r in results] for name in names}
+    spearman = {name: summary[name]["spearman"] for name in names}
+    fig = correlation_figure(scores, truth, metric, spearman, title)
     save_figure(fig, path)
-    plt.close(fig)
+    close(fig)

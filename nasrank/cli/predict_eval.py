@@ -308,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(args.json, _jsonable(payload))
     if args.plot:
-        _plot(args.plot, results, title)
+        _plot(args.plot, results, plot_title(payload, names))
     return 0
 
 
@@ -417,23 +417,24 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _plot(path: str, results: list[dict[str, Any]], title: str) -> None:
-    import matplotlib
+    """``--plot``: Kendall's tau against the training size
+    (:func:`nasrank.cli._plots.predictor_figure`: integer ticks at the sizes measured)."""
+    from nasrank.cli._plots import close, predictor_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for mode in dict.fromkeys(r["mode"] for r in results):
-        rs = sorted((r for r in results if r["mode"] == mode), key=lambda r: r["train_size"])
-        xs = [r["train_size"] for r in rs]
-        means = np.array([r["kendall"]["mean"] for r in rs])
-        stds = np.array([r["kendall"]["std"] for r in rs])
-        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=mode)
-    ax.set_xlabel("training architectures")
-    ax.set_ylabel("Kendall tau")
-    ax.set_title(title, fontsize=8)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig = predictor_figure(results, title)
     save_figure(fig, path)
-    plt.close(fig)
+    close(fig)
+
+
+def plot_title(payload: dict[str, Any], names: list[str]) -> str:
+    """The figure's title: the benchmark's kind and file name (not its folders), metric,
+    predictor, features, seeds and the source benchmarks of a transfer."""
+    from nasrank.cli._plots import benchmark_label
+
+    title = (
+        f"{benchmark_label(payload['benchmark'])} {payload['metric']}: {payload['predictor']} "
+        f"on {payload['features']}, {payload['seeds']} seeds"
+    )
+    if names:
+        title += ", trained on " + ", ".join(benchmark_label(n) for n in names)
+    return title

@@ -48,7 +48,7 @@ from nasrank.cli._common import (
     int_arg,
     seed_arg,
 )
-from nasrank.cli._output import print_table, progress, save_figure, write_json
+from nasrank.cli._output import print_note, print_table, progress, save_figure, write_json
 from nasrank.errors import NasrankError
 
 if TYPE_CHECKING:
@@ -296,9 +296,9 @@ def run(args: argparse.Namespace) -> int:
         _print_trained(report, args)
     if args.plot:
         assert report.optimum is not None
-        plot_runs(
-            args.plot, report.runs, report.optimum[1], report.metric, str(report.benchmark_name)
-        )
+        pool = report.config.get("pool_size")
+        title = str(report.benchmark_name) + (f", pool of {pool:,}" if pool else "")
+        plot_runs(args.plot, report.runs, report.optimum[1], report.metric, title)
     return 0
 
 
@@ -375,9 +375,9 @@ def _print_report(report: SearchReport) -> None:
         print_table(title, header, rows)
     assert report.optimum is not None and report.table_optimum is not None
     (pool_arch, pool_opt), (table_arch, table_opt) = report.optimum, report.table_optimum
-    print(f"pool optimum: {pool_arch} {report.metric}={pool_opt:g}")
+    print_note(f"pool optimum: {pool_arch} {report.metric}={pool_opt:g}")
     if report.optimum_outside_pool:
-        print(f"table optimum: {table_arch} {report.metric}={table_opt:g} (outside the pool)")
+        print_note(f"table optimum: {table_arch} {report.metric}={table_opt:g} (outside the pool)")
     if report.reporter is not None:
         _print_report_metric(report)
 
@@ -389,13 +389,15 @@ def _print_report_metric(report: SearchReport) -> None:
     of = info.get("of_optimum")
     if of is not None:
         value = "n/a" if of["value"] is None else f"{of['value']:g}"
-        print(f"{b} of the pool optimum by {report.metric}: {value}")
+        print_note(f"{b} of the pool optimum by {report.metric}: {value}")
     best = info.get("optimum")
     if best is not None:
         direction = "higher" if info["higher_is_better"] else "lower"
-        print(f"pool optimum by {b} ({direction} is better): {best['arch']} {b}={best['value']:g}")
+        print_note(
+            f"pool optimum by {b} ({direction} is better): {best['arch']} {b}={best['value']:g}"
+        )
     for note in info["notes"]:
-        print(f"note: {note}")
+        print_note(f"note: {note}")
 
 
 def _print_resume(args: argparse.Namespace) -> None:
@@ -435,42 +437,32 @@ def _print_trained(report: SearchReport, args: argparse.Namespace) -> None:
     )
 
 
+def run_curves(results: dict[str, list[Any]]) -> dict[str, np.ndarray]:
+    """method -> ``(runs, budget)`` best value so far after each query (a run that
+    stopped early keeps its last value; a run with no query is left out)."""
+    curves: dict[str, np.ndarray] = {}
+    for method, runs in results.items():
+        budget = max(r.budget for r in runs)
+        rows = []
+        for r in runs:
+            c = r.best_so_far()[:budget]
+            if c.size:
+                rows.append(np.concatenate([c, np.full(budget - c.size, c[-1])]))
+        if rows:
+            curves[method] = np.vstack(rows)
+    return curves
+
+
 def plot_runs(
     path: str, results: dict[str, list[Any]], optimum: float, metric: str, title: str
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    shown: list[float] = [optimum]  # y-range: the curves after their first few queries
-    for method, runs in results.items():
-        budget = max(r.budget for r in runs)
-        curves = np.full((len(runs), budget), np.nan)
-        for i, r in enumerate(runs):
-            c = r.best_so_far()[:budget]
-            if c.size:
-                curves[i, : c.size] = c
-                curves[i, c.size :] = c[-1]
-        x = np.arange(1, budget + 1)
-        mean, std = np.nanmean(curves, 0), np.nanstd(curves, 0)
-        ax.plot(x, mean, label=f"{method} (n={len(runs)})")
-        ax.fill_between(x, mean - std, mean + std, alpha=0.2)
-        tail = slice(min(3, budget - 1), None)
-        shown += [float(np.nanmin(mean[tail])), float(np.nanmax(mean[tail]))]
-    lo, hi = min(shown), max(shown)
-    pad = 0.08 * (hi - lo) if hi > lo else 1.0
-    ax.set_ylim(lo - pad, hi + pad)
-    ax.axhline(optimum, color="k", linestyle="--", linewidth=0.8, label="optimum")
-    ax.set_xlabel("queries")
-    ax.set_ylabel(f"best {metric} so far")
-    ax.set_xscale("log")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    """``--plot``: best-so-far against queries (:func:`nasrank.cli._plots.search_figure`:
+    each run faint, median and interquartile band), titled by the benchmark's name."""
     from pathlib import Path
 
+    from nasrank.cli._plots import benchmark_label, close, search_figure
+
+    fig = search_figure(run_curves(results), optimum, metric, benchmark_label(title))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, path)
-    plt.close(fig)
+    close(fig)
