@@ -110,8 +110,8 @@ def _print_rich(title: str | None, columns: Sequence[str], cells: list[list[str]
     from rich.text import Text
 
     table = Table(header_style="bold")
-    for col in columns:
-        table.add_column(col, overflow="fold")
+    for col, right in zip(columns, _right_aligned(len(columns), cells)):
+        table.add_column(col, overflow="fold", justify="right" if right else "left")
     for row in cells:
         table.add_row(*row)
     tty = sys.stdout.isatty()
@@ -125,18 +125,23 @@ def _numeric(text: str) -> bool:
     return bool(re.fullmatch(r"[-+]?(\d[\d,]*\.?\d*|\.\d+)(e[-+]?\d+)?( %)?|nan|inf|-inf|-", text))
 
 
+def _right_aligned(n: int, cells: list[list[str]]) -> list[bool]:
+    """Per column: whether every cell is a number (or ``-``) and one is not ``-``."""
+    return [
+        bool(cells)
+        and all(_numeric(row[i]) for row in cells)
+        and any(row[i] != "-" for row in cells)
+        for i in range(n)
+    ]
+
+
 def render_plain(title: str | None, columns: Sequence[str], cells: list[list[str]]) -> str:
     """Aligned columns separated by two spaces, a ``-`` rule under the header, numeric
     columns right-aligned; no box characters and no wrapping (one line per row)."""
     widths = [len(c) for c in columns]
     for row in cells:
         widths = [max(w, len(v)) for w, v in zip(widths, row)]
-    right = [
-        bool(cells)
-        and all(_numeric(row[i]) for row in cells)
-        and any(row[i] != "-" for row in cells)
-        for i in range(len(columns))
-    ]
+    right = _right_aligned(len(columns), cells)
 
     def line(values: Sequence[str]) -> str:
         parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)]

@@ -216,7 +216,7 @@ def spearman_figure(summary: Mapping[str, Mapping[str, Any]], title: str) -> Any
             dtype=float,
         )
 
-    fig, ax = plt.subplots(figsize=(6.8, 0.9 + 0.32 * max(len(names), 1)))
+    fig, ax = plt.subplots(figsize=(6.8, 1.5 + 0.32 * max(len(names), 1)))
     yy = np.arange(len(names))
     height = 0.27
     ax.barh(yy - height, column("spearman"), height, label="Spearman (ours)")
@@ -230,7 +230,8 @@ def spearman_figure(summary: Mapping[str, Mapping[str, Any]], title: str) -> Any
     ax.set_xlabel("rank correlation with the ground truth")
     ax.set_title(_wrap(title, 80), fontsize=9)
     ax.grid(axis="x", alpha=0.25)
-    ax.legend(fontsize=7.5, loc="lower right")
+    # below the axes: inside, it would hide the bars of the last proxies
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -274,7 +275,7 @@ def coverage_figure(
     plt = _pyplot()
     counts = np.array([float(stored.get(p) or 0) for p in proxies])
     nans = np.array([float(nan.get(p) or 0) for p in proxies])
-    fig, ax = plt.subplots(figsize=(6.8, 0.9 + 0.32 * len(proxies)))
+    fig, ax = plt.subplots(figsize=(6.8, 1.6 + 0.32 * len(proxies)))
     yy = np.arange(len(proxies))
     ax.barh(yy, counts - nans, label="finite score")
     ax.barh(yy, nans, left=counts - nans, label="NaN (with a reason in the store)")
@@ -283,6 +284,6 @@ def coverage_figure(
     ax.set_yticks(yy, proxies, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("architectures")
-    ax.legend(fontsize=7.5, loc="lower right")
+    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
     fig.tight_layout()
     return fig

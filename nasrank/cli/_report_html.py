@@ -26,7 +26,7 @@ h2 { font-size: 1.2em; margin: 1.6em 0 0.5em; border-bottom: 1px solid #ddd;
   padding-bottom: 0.2em; }
 p.sub { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.4em 0 1.2em; font-size: 0.9em; }
-caption { text-align: left; font-weight: 600; padding: 0 0 0.35em; }
+caption { text-align: left; font-weight: 600; padding: 0 0 0.35em; white-space: nowrap; }
 th, td { border: 1px solid #d4d4d4; padding: 3px 8px; vertical-align: top; }
 th { background: #f0f2f4; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
