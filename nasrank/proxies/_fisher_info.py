@@ -54,13 +54,10 @@ class FisherInfo:
     Attributes:
         matrix: ``(P, P)`` float64 FIM.
         names: The parameter tensors whose first scalar is the subset, in order.
-        eps: Machine epsilon of the precision the derivatives were computed in (what
-            an eigenvalue must exceed, relative to the largest, to be told from 0).
     """
 
     matrix: torch.Tensor
     names: list[str]
-    eps: float = float(torch.finfo(torch.float32).eps)
 
 
 def fisher_information(ctx: ProxyContext) -> FisherInfo:
@@ -112,8 +109,7 @@ def _fisher(ctx: ProxyContext) -> FisherInfo:
         )
     if not (torch.isfinite(jac).all() and torch.isfinite(logits).all()):
         raise ProxyComputationError("a logit or its gradient is not finite (NaN or inf)")
-    eps = float(torch.finfo(jac.dtype).eps)
-    return FisherInfo(matrix=fisher_from_jacobians(jac, logits), names=names, eps=eps)
+    return FisherInfo(matrix=fisher_from_jacobians(jac, logits), names=names)
 
 
 def _independent_jacobians(

@@ -46,30 +46,37 @@ def decile_entropy(eigenvalues: torch.Tensor) -> float:
     return float(-(t * torch.log(t)).sum())
 
 
-def numerical_spectrum(matrix: torch.Tensor, eps: float) -> torch.Tensor:
-    """Eigenvalues of a symmetric PSD ``matrix``, those indistinguishable from 0 set to 0.
+def numerical_spectrum(matrix: torch.Tensor) -> torch.Tensor:
+    """Eigenvalues of a symmetric PSD ``matrix`` (float64), those the eigensolver cannot
+    tell from 0 set to 0.
 
-    The derivatives behind a Fisher information carry relative rounding ``eps``, so an
-    eigenvalue below ``lambda_max * P * eps`` (the tolerance of a numerical rank, as in
-    ``numpy.linalg.matrix_rank``) is rounding noise, not a property of the network: on
-    NB-201, cells with few convolutions give Fisher matrices of rank far below ``P``
-    whose "small" eigenvalues are ``1e-16`` of the largest, and their deciles would
-    otherwise rank architectures by round-off.
+    An eigenvalue below ``lambda_max * P * eps`` (``eps`` of float64; the tolerance of a
+    numerical rank, as in ``numpy.linalg.matrix_rank``) is rounding, not a property of
+    the network. Fisher spectra are steep but real far below float32's epsilon (float32
+    and float64 networks give the same deciles down to ``1e-10`` of ``lambda_max`` on
+    NB-201), while NB-201 cells that pass little give matrices of rank far below ``P``
+    whose remaining eigenvalues are ``1e-16`` of the largest and differ between
+    precisions; without the cut their deciles would rank such networks by round-off.
     """
     lam = torch.linalg.eigvalsh(matrix.to(torch.float64))
     if lam.numel() == 0:
         return lam
+    eps = float(torch.finfo(torch.float64).eps)
     tol = float(lam.max().clamp_min(0.0)) * lam.numel() * eps
     return torch.where(lam > tol, lam, torch.zeros_like(lam))
 
 
 def _spectrum(ctx: ProxyContext) -> tuple[torch.Tensor, int]:
     fim = fisher_information(ctx)
-    return numerical_spectrum(fim.matrix, fim.eps), len(fim.names)
+    return numerical_spectrum(fim.matrix), len(fim.names)
 
 
 @register_proxy(
-    "vkdnw", needs_data=True, needs_labels=False, needs_grad=True, group="fisher_info",
+    "vkdnw",
+    needs_data=True,
+    needs_labels=False,
+    needs_grad=True,
+    group="fisher_info",
     requires={"fisher_info"},
 )
 def vkdnw(ctx: ProxyContext) -> float:
@@ -94,7 +101,11 @@ def vkdnw(ctx: ProxyContext) -> float:
 
 
 @register_proxy(
-    "vkdnw_single", needs_data=True, needs_labels=False, needs_grad=True, group="fisher_info",
+    "vkdnw_single",
+    needs_data=True,
+    needs_labels=False,
+    needs_grad=True,
+    group="fisher_info",
     requires={"fisher_info"},
 )
 def vkdnw_single(ctx: ProxyContext) -> float:

@@ -212,3 +212,16 @@ def test_vkdnw_agg_is_the_sum_of_log_ranks_of_its_members():
         "flops",
     )
     assert ENSEMBLES["vkdnw_agg"] is VKDNW_AGG and not VKDNW_AGG.needs_labels
+
+
+def test_eigenvalues_within_rounding_of_zero_count_as_zero_and_small_real_ones_stay():
+    from nasrank.proxies.vkdnw import numerical_spectrum
+
+    g = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(30, 30, generator=g, dtype=torch.float64))
+    real = torch.cat([torch.logspace(0, -10, 12, dtype=torch.float64), torch.zeros(18)])
+    lam = numerical_spectrum(q @ torch.diag(real) @ q.T)
+    assert int((lam > 0).sum()) == 12  # the 18 structural zeros, not their rounding
+    torch.testing.assert_close(
+        lam[lam > 0].sort().values, real[:12].sort().values, rtol=1e-4, atol=0
+    )
