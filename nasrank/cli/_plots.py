@@ -126,7 +126,9 @@ def search_figure(
     from matplotlib.patches import Patch
 
     handles.append(Patch(color="0.6", alpha=0.35, label="25-75 % of runs; thin: each run"))
-    ax.legend(handles=handles, fontsize=7.5, loc="lower right")
+    # the curves end near the optimum: the legend goes to the other side
+    minimizing = any(np.nanmedian(c[:, -1]) < np.nanmedian(c[:, 0]) for c in curves.values())
+    ax.legend(handles=handles, fontsize=7.5, loc="upper right" if minimizing else "lower right")
     fig.tight_layout()
     return fig
 
@@ -187,7 +189,16 @@ def correlation_figure(
         ax.tick_params(labelsize=7.5)
         nan = int((~np.isfinite(values)).sum())
         note = _span(values) + (f"; {nan} NaN not shown" if nan else "")
-        ax.text(0.02, 0.97, note, transform=ax.transAxes, fontsize=6.5, va="top", color="0.3")
+        ax.text(
+            0.02,
+            0.97,
+            note,
+            transform=ax.transAxes,
+            fontsize=6.5,
+            va="top",
+            color="0.3",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
+        )
         ax.grid(alpha=0.25)
     for ax in axes[:, 0]:
         ax.set_ylabel(metric, fontsize=8)

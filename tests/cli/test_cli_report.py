@@ -167,3 +167,17 @@ def test_the_output_may_not_be_the_input(tmp_path, capsys):
     before = run.read_text()
     assert main(["report", str(run), "-o", str(run)]) == 2
     assert "RUN.json itself" in capsys.readouterr().err and run.read_text() == before
+
+
+@pytest.mark.parametrize("output", ["", " ", "/proc/x.html", "/proc/a/b/x.html", "FOLDER", "/",
+                                    "x\x00.html", "/sys/x.html", "a" * 300 + ".html"])  # fmt: skip
+def test_a_bad_output_is_one_line_exit_2_and_nothing_written(output, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "FOLDER").mkdir()
+    run = tmp_path / "run.json"
+    run.write_text('{"n": 2, "metric": "m", "proxies": {}}')
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["report", str(run), "-o", output]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--output" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
