@@ -83,7 +83,12 @@ def _query_axis(ax: Any, budget: int) -> None:
 
 # ---- search: best value so far against queries ---------------------------------------------
 def search_figure(
-    curves: Mapping[str, np.ndarray], optimum: float | None, metric: str, title: str
+    curves: Mapping[str, np.ndarray],
+    optimum: float | None,
+    metric: str,
+    title: str,
+    *,
+    ylabel: str | None = None,
 ) -> Any:
     """Best-so-far curves of several methods: each run faint, the median bold and the
     interquartile range (25-75 % of the runs) as a band; the y-range is what the medians
@@ -119,7 +124,7 @@ def search_figure(
         ax.set_ylim(lo - pad, hi + pad)
     _query_axis(ax, budget)
     ax.set_xlabel("queries")
-    ax.set_ylabel(f"best {metric} so far")
+    ax.set_ylabel(ylabel or f"best {metric} so far")
     ax.set_title(_wrap(title, 70), fontsize=9)
     ax.grid(alpha=0.25)
     handles, labels = ax.get_legend_handles_labels()

@@ -139,7 +139,8 @@ def build_page(kind: str, data: dict[str, Any], *, title: str | None = None) -> 
         "score-space": _score_space,
     }[kind]
     facts, sections = builder(data)
-    prov = data.get("provenance") if isinstance(data.get("provenance"), dict) else {}
+    found = data.get("provenance")
+    prov: dict[str, Any] = found if isinstance(found, dict) else {}
     bench = data.get("benchmark") or (data.get("config") or {}).get("benchmark")
     space = data.get("space") or (data.get("config") or {}).get("space")
     subject = benchmark_label(str(bench)) if bench else f"space {space}"
@@ -165,8 +166,12 @@ def build_page(kind: str, data: dict[str, Any], *, title: str | None = None) -> 
 
 
 def _text(value: Any) -> str:
+    from nasrank.cli._output import fmt
+
     if value is None:
         return "-"
+    if isinstance(value, float):
+        return fmt(value)
     if isinstance(value, (list, tuple)):
         return ", ".join(map(str, value)) or "-"
     if isinstance(value, dict):
@@ -273,7 +278,7 @@ def _search(data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[Section]]
     runs = [r for r in data.get("runs") or [] if isinstance(r, dict)]
     optimum = (data.get("optimum") or {}).get("value")
     table = config.get("table") or {}
-    seeds = sorted({r.get("seed") for r in runs if r.get("seed") is not None})
+    seeds = sorted({int(r["seed"]) for r in runs if isinstance(r.get("seed"), int)})
     facts = [
         ("benchmark", _text(config.get("benchmark"))),
         ("space", _text(config.get("space"))),
@@ -292,8 +297,8 @@ def _search(data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[Section]]
     results = Section("Results")
     if data.get("optimum"):
         results.paragraphs.append(
-            f"Pool optimum: {optimum} ({data['optimum'].get('arch')}); table optimum: "
-            f"{(data.get('table_optimum') or {}).get('value')}."
+            f"Pool optimum: {_text(optimum)} ({data['optimum'].get('arch')}); table optimum: "
+            f"{_text((data.get('table_optimum') or {}).get('value'))}."
         )
     results.tables.append(_search_summary(data.get("summary") or {}))
     curves = search_curves(runs, _maximize(runs, optimum))
@@ -305,11 +310,8 @@ def _search(data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[Section]]
                    "middle half of the runs (band) and each run (thin).", "search curves")
         )  # fmt: skip
     sections = [results, Section("Runs", tables=[_search_runs(runs)])]
-    if data.get("report_metric"):
-        info = data["report_metric"]
-        sections.append(
-            Section("Reported metric", paragraphs=[f"{k}: {_text(v)}" for k, v in info.items()])
-        )
+    if isinstance(data.get("report_metric"), dict):
+        sections.append(_report_metric_section(data, runs))
     if data.get("trained"):
         trained = data["trained"]
         keys = list(dict.fromkeys(k for t in trained for k in t))
@@ -318,6 +320,72 @@ def _search(data: dict[str, Any]) -> tuple[list[tuple[str, str]], list[Section]]
                                                                          for t in trained])])
         )  # fmt: skip
     return facts, sections
+
+
+def _report_metric_section(data: dict[str, Any], runs: list[dict[str, Any]]) -> Section:
+    """``--report-metric B``: B of each run's pick by the searched metric, per method and
+    against queries."""
+    from nasrank.cli._plots import search_figure
+
+    info, metric = data["report_metric"], (data.get("config") or {}).get("metric")
+    b = str(info.get("metric"))
+    direction = "higher" if info.get("higher_is_better", True) else "lower"
+    section = Section(f"Reported metric {b}")
+    section.paragraphs.append(
+        f"The searches optimise {metric} alone; each run reports {b} of the architecture it "
+        f"picked by {metric}, read from the benchmark ({direction} is better)."
+    )
+    for key, what in (
+        ("of_optimum", f"{b} of the pool optimum by {metric}"),
+        ("optimum", f"pool optimum by {b}"),
+    ):
+        entry = info.get(key)
+        if isinstance(entry, dict):
+            section.paragraphs.append(f"{what}: {_text(entry.get('value'))} ({entry.get('arch')})")
+    section.paragraphs += [f"note: {n}" for n in info.get("notes") or []]
+    section.tables.append(_report_metric_table(data.get("summary") or {}, b))
+    stacked = {m: _fill_forward(c) for m, c in _trajectories(runs).items()}
+    if stacked:
+        best = (info.get("optimum") or {}).get("value")
+        ylabel = f"{b} of the best by {metric} so far"
+        fig = search_figure(stacked, best, b, f"{b} of the pick by {metric}", ylabel=ylabel)
+        section.figures.append(
+            Figure(
+                _png(fig),
+                f"{b} of each run's current pick by {metric} against queries (median, middle "
+                f"half, each run); dashed: the pool's best {b}.",
+                f"{b} curves",
+            )
+        )
+    return section
+
+
+def _report_metric_table(summary: dict[str, Any], b: str) -> Table:
+    reports = {m: e.get("report") for m, e in summary.items() if isinstance(e, dict)}
+    reports = {m: e for m, e in reports.items() if isinstance(e, dict)}
+    ks = sorted({int(k) for e in reports.values() for k in (e.get("mean_at") or {})})
+    columns = ["method", "runs", "missing", f"mean {b}", "std", "median"]
+    rows = [
+        [m, e.get("runs"), e.get("missing"), e.get("mean"), e.get("std"), e.get("median")]
+        + [(e.get("mean_at") or {}).get(str(k)) for k in ks]
+        for m, e in reports.items()
+    ]
+    return Table(f"{b} of each run's pick, over runs", columns + [f"mean @{k}" for k in ks], rows)
+
+
+def _trajectories(runs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """method -> ``(runs, queries)`` B of the current pick after each query."""
+    curves: dict[str, list[np.ndarray]] = {}
+    for r in runs:
+        trajectory = (r.get("report") or {}).get("trajectory")
+        if trajectory:
+            values = np.array([np.nan if v is None else v for v in trajectory], dtype=float)
+            curves.setdefault(str(r.get("method")), []).append(values)
+    out = {}
+    for method, rows in curves.items():
+        n = max(len(c) for c in rows)
+        out[method] = np.vstack([np.concatenate([c, np.full(n - len(c), c[-1])]) for c in rows])
+    return out
 
 
 # ---- correlate -------------------------------------------------------------------------

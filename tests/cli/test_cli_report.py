@@ -181,3 +181,13 @@ def test_a_bad_output_is_one_line_exit_2_and_nothing_written(output, tmp_path, c
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "--output" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_search_report_with_a_reported_metric(toy_table_csv, tmp_path, capsys):
+    run = tmp_path / "rm.json"
+    argv = ["search", "--benchmark", f"table:{toy_table_csv}", "--method", "random",
+            "--budget", "5", "--seeds", "0..1", "--report-metric", "params", "--json", str(run)]  # fmt: skip
+    assert main(argv) == 0
+    page = _report(run, capsys)
+    assert page.rows["params of each run's pick, over runs"] == 1
+    assert len(page.images) == 2  # the searched metric's curves and params' curves
