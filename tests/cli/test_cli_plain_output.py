@@ -30,6 +30,7 @@ def _piped(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_listing_piped_is_plain_text_unwrapped(tmp_path):
     proc = _piped(["benchmarks"], tmp_path)  # `nasrank benchmarks | cat`
     assert proc.returncode == 0, proc.stderr

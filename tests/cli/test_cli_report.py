@@ -101,6 +101,28 @@ def test_search_report(toy_table_csv, tmp_path, capsys):
     assert len(page.images) == 1
 
 
+def test_correlate_report_draws_the_scatter_plots_from_the_csv_its_command_wrote(
+    tmp_path, capsys, monkeypatch
+):
+    # a correlate JSON as the command writes it (no scoring here): the page finds the
+    # --csv through the provenance's command and working folder
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corr.csv").write_text(
+        "arch,acc,params,jacov\n" + "".join(f"a{i},{i % 7},{i},{-(10.0**i)}\n" for i in range(9))
+    )
+    entry = {"spearman": 0.5, "kendall": 0.4, "top10_precision": 0.0, "nan_count": 0}
+    prov = {"command": "nasrank correlate --space nb201 --benchmark table:t.csv --json corr.json "
+            "--csv corr.csv", "nasrank_version": __version__, "cwd": str(tmp_path)}  # fmt: skip
+    run = tmp_path / "corr.json"
+    run.write_text(json.dumps({"n": 9, "space": "nb201", "benchmark": "table:t.csv",
+                               "metric": "acc", "proxies": {"params": entry, "jacov": entry},
+                               "provenance": prov}))  # fmt: skip
+    page = _report(run, capsys)
+    assert page.rows["Rank correlation with the ground truth, best first"] == 2
+    assert len(page.images) == 2
+
+
+@pytest.mark.slow
 def test_correlate_report_with_its_csv_has_the_scatter_plots(toy_table_csv, tmp_path, capsys):
     run, scores = tmp_path / "corr.json", tmp_path / "corr.csv"
     argv = ["correlate", "--space", "nb201", "--benchmark", f"table:{toy_table_csv}", "--n", "4",
