@@ -125,6 +125,7 @@ class Searcher(abc.ABC):
         self._history: list[Evaluation] = []
         self._values: dict[str, float] = {}
         self._pending: str | None = None
+        self._left_cache: tuple[int, int, list[int]] | None = None  # see _unevaluated
 
     # ---- public loop -------------------------------------------------------------------
     @property
@@ -285,7 +286,7 @@ class Searcher(abc.ABC):
     def _random_new(self, rng: np.random.Generator, tries: int = 200) -> str:
         """A uniformly drawn unevaluated candidate (pool member when there is a pool)."""
         if self.pool is not None:
-            left = [i for i, a in enumerate(self.pool.archs) if a not in self._values]
+            left = self._unevaluated()
             if not left:
                 raise SearchExhausted(
                     f"all {len(self.pool)} candidates of the pool have been evaluated"
@@ -299,6 +300,16 @@ class Searcher(abc.ABC):
         raise SearchExhausted(
             f"{tries} random samples of space {self.space.name!r} were all evaluated already"
         )
+
+    def _unevaluated(self) -> list[int]:
+        """Pool indices not evaluated yet, in pool order; rebuilt only after a new
+        evaluation (``_values`` only grows), not on every random draw."""
+        assert self.pool is not None
+        key = (id(self.pool), len(self._values))
+        if self._left_cache is None or self._left_cache[:2] != key:
+            left = [i for i, a in enumerate(self.pool.archs) if a not in self._values]
+            self._left_cache = (*key, left)
+        return self._left_cache[2]
 
     def _mutate_new(self, parent: str, rng: np.random.Generator, tries: int = 200) -> str | None:
         """A one-edit mutation of ``parent`` not yet evaluated (and in the pool), or None."""
