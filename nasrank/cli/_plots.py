@@ -81,6 +81,15 @@ def _query_axis(ax: Any, budget: int) -> None:
     _integer_ticks(ax, ticks)
 
 
+def _legend_below(fig: Any, ax: Any) -> None:
+    """The legend in a strip of its own under the axes (inside them it would hide the
+    bars of the last rows), whatever the figure's height."""
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=7.5,
+               frameon=False)  # fmt: skip
+    strip = 0.32 / fig.get_figheight()  # inches of one legend row, as a share of the height
+    fig.tight_layout(rect=(0, strip, 1, 1))
+
+
 # ---- search: best value so far against queries ---------------------------------------------
 def search_figure(
     curves: Mapping[str, np.ndarray],
@@ -247,8 +256,7 @@ def spearman_figure(summary: Mapping[str, Mapping[str, Any]], title: str) -> Any
     ax.set_title(_wrap(title, 80), fontsize=9)
     ax.grid(axis="x", alpha=0.25)
     # below the axes: inside, it would hide the bars of the last proxies
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
-    fig.tight_layout()
+    _legend_below(fig, ax)
     return fig
 
 
@@ -300,6 +308,8 @@ def coverage_figure(
     ax.set_yticks(yy, proxies, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("architectures")
-    ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
-    fig.tight_layout()
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # a count
+    _legend_below(fig, ax)
     return fig
