@@ -9,12 +9,12 @@ on the 725 NAS-Bench-201 architectures of NAS-Bench-Suite-Zero's sample
 images (``load_batch("cifar10:.../cifar10-mini", batch_size, seed)``, NB-201
 normalisation) -- the setting of ``benchmarks/proxies_nb201.py``. VKDNW's Fisher pass
 runs on the first ``--vkdnw-batch-size`` images of that batch (default 64, the whole
-batch, as in the VKDNW paper's default setting; its cost grows with batch x classes). The same scores
-(computed on the 10-class CIFAR-10 network) are correlated with the ``val_accuracy`` of
-each of Suite-Zero's three tasks (cifar10, cifar100, ImageNet16-120), next to the
-published figures, which are over all 15,625 architectures and so not strictly
-comparable. The AZ-NAS and VKDNW_agg aggregations are ``nasrank.proxies.AZ_NAS`` and
-``VKDNW_AGG`` over the scored pool.
+batch, as in the VKDNW paper's default setting; its cost grows with batch x classes).
+The same scores (computed on the 10-class CIFAR-10 network) are correlated with the
+``val_accuracy`` of each of Suite-Zero's three tasks (cifar10, cifar100,
+ImageNet16-120), next to the published figures, which are over all 15,625
+architectures and so not strictly comparable. The AZ-NAS and VKDNW_agg aggregations
+are ``nasrank.proxies.AZ_NAS`` and ``VKDNW_AGG`` over the scored pool.
 
 Timing: ``--timing-n`` seeded architectures, each proxy alone (its passes included) and
 the AZ-NAS set, the VKDNW set and everything together, wall seconds at
@@ -89,6 +89,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reverse", action="store_true", help="score from the last arch backwards")
     p.add_argument("--shard", default="0/1", help="score only archs i, i+k, ... of 'i/k'")
     p.add_argument("--score-only", action="store_true", help="score, then stop (no report)")
+    p.add_argument(
+        "--report-only", action="store_true",
+        help="no scoring: report on the architectures the cache holds every score of",
+    )
     p.add_argument("--json", type=Path, default=None)
     return p.parse_args(argv)
 
@@ -136,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     main_set = list(AZ_PROXIES + OTHER)
 
     cache = load_cache(args.cache)
+    if args.report_only:
+        wanted = set(main_set) | set(VKDNW_PROXIES)
+        keys = [k for k in keys if k in cache and wanted <= set(cache[k]["scores"])]
     start = time.perf_counter()
     shard, shards = (int(t) for t in args.shard.split("/"))
     todo_keys = keys[shard::shards]
@@ -209,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     reasons = sorted({f"{n}: {r}" for k in keys for n, r in cache[k]["reasons"].items()})
     result = {
-        "what": "AZ-NAS / VKDNW proxies on Suite-Zero NB-201 (725 archs), 10-class networks "
+        "what": f"AZ-NAS / VKDNW proxies on Suite-Zero NB-201 ({len(keys)} of its 725 archs, "
+        "in file order when not all), 10-class networks "
         "at PyTorch default init (torch.manual_seed(seed) before each build), one "
         "batch of real CIFAR-10 training images (cifar10-mini); scores correlated "
         "with each task's val_accuracy",
