@@ -11,8 +11,16 @@ space on its own data unless --data names one (synthetic images, token ids of th
 vocabulary for nbnlp/nbbert, a Cora-sized graph for nbgraph); a --data that a space's
 models cannot take is an error before any work.
 
+Defaults (chosen on other data than the full NB-201 table, see docs/BENCHMARKS.md,
+"Default predictor"): the default predictor (GBDT, pairwise objective) on the
+space's pruned one-hot (else one-hot), the ONNX cell features without WL columns, and
+``zc`` -- every proxy score the benchmark stores, or, for a benchmark that stores none
+(nb201-analog), the proxy table shipped for the space (``--table`` picks another; a
+one-line notice names it). Without such scores the features have no ``zc``.
+
 Examples::
 
+    nasrank predict-eval --space nb201 --benchmark nb201-analog --train-sizes 100 --seeds 20
     nasrank predict-eval --space nb201 --benchmark suite-zero:zc_nasbench201.json \\
         --predictor gbdt --features onehot,zc --train-sizes 20,50,100 --seeds 20
     nasrank predict-eval --space nb201 --benchmark suite-zero:zc_nasbench201.json \\
@@ -49,7 +57,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--task", help="task of a multi-task benchmark (Suite-Zero: cifar10, ...)")
     p.add_argument("--metric", help="ground-truth metric (default: the benchmark's)")
-    p.add_argument("--predictor", default="gbdt", help="gbdt, gnn or ensemble (default gbdt)")
+    p.add_argument(
+        "--predictor",
+        default=None,
+        help="gbdt, gnn or ensemble (default: gbdt with objective=pairwise, see above)",
+    )
     p.add_argument(
         "--param",
         action="append",
@@ -57,12 +69,7 @@ def add_parser(sub: Any) -> None:
         metavar="NAME=VALUE",
         help="predictor parameter, repeatable (e.g. objective=pairwise, base=gnn)",
     )
-    p.add_argument(
-        "--features",
-        default="onehot",
-        help="comma-separated parts: onehot, onehot-pruned, path, onnx, onnx-core, zc, "
-        "zc-engine (default onehot)",
-    )
+    _add_feature_source_arguments(p)
     p.add_argument(
         "--onnx-level",
         default="auto",
@@ -80,9 +87,6 @@ def add_parser(sub: Any) -> None:
         action="store_true",
         help="turn every feature column into percentile ranks within its space's pool "
         "(label-free; helps cross-space transfer)",
-    )
-    p.add_argument(
-        "--proxies", help="proxies for zc-engine, comma-separated (default a label-free set)"
     )
     p.add_argument(
         "--data",
@@ -118,6 +122,28 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _add_feature_source_arguments(p: argparse.ArgumentParser) -> None:
+    """--features, --table, --proxies: which features, and where proxy scores come from."""
+    p.add_argument(
+        "--features",
+        default=None,
+        help="comma-separated parts: onehot, onehot-pruned, path, onnx, onnx-core, zc, "
+        "zc-engine (default onehot-pruned or onehot, onnx-core, and zc where proxy scores "
+        "are stored or a table ships)",
+    )
+    p.add_argument(
+        "--table",
+        metavar="NAME|PATH",
+        help="proxy table of zc for a benchmark that stores no proxy scores (default: the "
+        "table shipped for --space, e.g. nb201-cifar10)",
+    )
+    p.add_argument(
+        "--proxies",
+        help="proxies for zc-engine, and the table columns of zc, comma-separated (default "
+        "a label-free set for zc-engine, every table column for zc)",
+    )
+
+
 def _ints(text: str, flag: str, minimum: int) -> list[int]:
     from nasrank.cli import UsageError
 
@@ -148,12 +174,13 @@ def _params(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _make_predictor(name: str, params: dict[str, Any]) -> Any:
+def _make_predictor(name: str | None, params: dict[str, Any]) -> Any:
+    """``--predictor`` with ``--param``s; no name: the default predictor."""
     from nasrank.cli import UsageError
-    from nasrank.predictors import get_predictor
+    from nasrank.predictors import default_predictor, get_predictor
 
     try:
-        return get_predictor(name, **params)
+        return get_predictor(default_predictor() if name is None else name, **params)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -190,11 +217,14 @@ def _features(
     cache: Any,
     label: str,
 ) -> Any:
-    from nasrank.predictors import featurize
+    from nasrank.predictors import featurize, parse_feature_spec
 
     archs = bench.archs()
     batch = None
     proxies = [p.strip() for p in args.proxies.split(",")] if args.proxies else None
+    table = None
+    if "zc" in parse_feature_spec(args.features):
+        table = _zc_table(args, space, bench)
     if "zc-engine" in args.features:
         from nasrank.data import load_batch, resolve_data
 
@@ -205,6 +235,7 @@ def _features(
             archs,
             args.features,
             benchmark=bench,
+            table=table,
             target_metric=metric,
             graphs=graphs,
             onnx_level=args.onnx_level,
@@ -216,6 +247,38 @@ def _features(
             store=store,
             on_progress=bar.advance,
         )
+
+
+def _zc_table(args: argparse.Namespace, space: Any, bench: Any) -> Any:
+    """The proxy table of ``zc`` when ``bench`` stores no proxy scores (the one --table
+    names, else the one shipped for the space; a notice on stderr names it), else
+    ``None``."""
+    import sys
+
+    from nasrank.cli import UsageError
+    from nasrank.search.sources import PlanError, feature_table
+
+    try:
+        table, notice = feature_table(space, bench, args.table)
+    except PlanError as exc:
+        raise UsageError(f"--{exc.option}: {exc.reason}") from None
+    if notice:
+        print(notice, file=sys.stderr)
+    return table
+
+
+def _default_features(args: argparse.Namespace, space: Any, bench: Any) -> str:
+    """--features, or the default spec for the space: zc where the benchmark stores
+    proxy scores or a proxy table serves it."""
+    if args.features is not None:
+        return str(args.features)
+    from nasrank.predictors import default_feature_spec
+    from nasrank.predictors.featurize import stored_proxy_columns
+    from nasrank.search.sources import feature_table
+
+    proxies = bool(stored_proxy_columns(bench))
+    proxies = proxies or feature_table(space, bench, args.table)[0] is not None
+    return default_feature_spec(space, proxies=proxies)
 
 
 @contextmanager
@@ -262,7 +325,8 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.predictors import parse_feature_spec, summarize
     from nasrank.spaces import get_space
 
-    parse_feature_spec(args.features)
+    if args.features is not None:
+        parse_feature_spec(args.features)
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, got {args.seeds}")
     space = get_space(args.space, task=args.task)
@@ -274,6 +338,7 @@ def run(args: argparse.Namespace) -> int:
     bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
     metric = args.metric or bench.default_metric
     bench.query(bench.archs()[0], metric)  # validates the metric name
+    args.features = _default_features(args, space, bench)
     with torch_threads(threads) as threads:
         X = _features(args, space, bench, metric, graphs, cache, bench.name)
         y = _truth(bench, metric)
@@ -283,7 +348,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             records, names = _fit_in_space(args, predictor, X, y), []
     results = summarize(records)
-    title = f"{bench.name} {metric}: {args.predictor} on {args.features}, {args.seeds} seeds" + (
+    name = args.predictor or f"default predictor ({_describe(predictor)})"
+    title = f"{bench.name} {metric}: {name} on {args.features}, {args.seeds} seeds" + (
         f", trained on {', '.join(names)}" if transfer else ""
     )
     _print_results(title, results)
@@ -291,7 +357,7 @@ def run(args: argparse.Namespace) -> int:
         "space": space.name,
         "benchmark": bench.name,
         "metric": metric,
-        "predictor": args.predictor,
+        "predictor": args.predictor or "default",
         "params": predictor.get_params(deep=False),
         "features": args.features,
         "n_features": X.shape[1],
@@ -312,6 +378,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe(predictor: Any) -> str:
+    """``gbdt, objective=pairwise``: the predictor's name and its non-default parameters."""
+    from nasrank.predictors import PREDICTORS
+
+    cls = type(predictor)
+    name = next((n for n in PREDICTORS.names() if PREDICTORS.get(n) is cls), cls.__name__)
+    fresh = cls().get_params(deep=False)
+    changed = [f"{k}={v}" for k, v in predictor.get_params(deep=False).items() if fresh.get(k) != v]
+    return ", ".join([name, *changed])
+
+
 def _check_data(args: argparse.Namespace, space: Any) -> str | None:
     """The zc-engine data spec of ``space`` (``None`` without zc-engine features). An
     explicit --data must fit every space scored (this one and the --train-on ones): a
@@ -324,7 +401,7 @@ def _check_data(args: argparse.Namespace, space: Any) -> str | None:
         for text in args.train_on:
             name, _, task = _parse_train_on(text)
             resolve_data(get_space(name, task=task), args.data)
-    return spec if "zc-engine" in args.features else None
+    return spec if "zc-engine" in (args.features or "") else None
 
 
 def _fit_transfer(

@@ -22,10 +22,16 @@ the searches optimise --metric A alone, and each run reports B of the architectu
 picked by A, read from the benchmark (never the best B among those queried); the summary
 gives B's mean and std at the budget and at 10/20/50 queries.
 
+Without --proxies, a search uses a label-free default set, one rule for every source:
+the first few of a preference order (nwot, flops, synflow, params, jacov, l2_norm;
+chosen on NAS-Bench-Suite-Zero NB-101 and TransNAS-Bench-101, see docs/BENCHMARKS.md)
+that the source has -- the benchmark's stored scores, the table's columns, or, for the
+engine without --data (synthetic images), its data-free proxies.
+
 With no options, ``nasrank search`` runs RoBoT on NAS-Bench-201 with the ``nb201-analog``
-ground truth, ranking candidates by data-free proxies (params, flops, synflow): read from
-the shipped table over every architecture it covers, or computed on synthetic data for
-64 sampled architectures when no table applies.
+ground truth, ranking candidates by that default set read from the shipped table over
+every architecture it covers, or computed on synthetic data for 64 sampled
+architectures when no table applies.
 """
 
 from __future__ import annotations
@@ -110,8 +116,8 @@ def _add_score_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--proxies",
         default="auto",
-        help="comma list of proxies, 'none', or 'auto' (default: the benchmark's stored "
-        "scores, else params,flops,synflow from the engine)",
+        help="comma list of proxies, 'none', or 'auto' (default: the first few of nwot, "
+        "flops, synflow, params, jacov, l2_norm that the score source has)",
     )
     p.add_argument(
         "--pool",

@@ -20,6 +20,12 @@ from nasrank.predictors.featurize import (  # noqa: E402  isort: skip
     featurize,
     parse_feature_spec,
 )
+from nasrank.predictors.defaults import (  # noqa: E402  isort: skip
+    DEFAULT_FEATURE_PARTS,
+    DEFAULT_GBDT_PARAMS,
+    default_feature_spec,
+    default_predictor,
+)
 from nasrank.predictors.evaluate import (  # noqa: E402  isort: skip
     EvalRecord,
     evaluate,
@@ -28,6 +34,8 @@ from nasrank.predictors.evaluate import (  # noqa: E402  isort: skip
 )
 
 __all__ = [
+    "DEFAULT_FEATURE_PARTS",
+    "DEFAULT_GBDT_PARAMS",
     "FEATURE_PARTS",
     "PREDICTORS",
     "EnsemblePredictor",
@@ -40,6 +48,8 @@ __all__ = [
     "GNNPredictor",
     "NotFittedError",
     "Predictor",
+    "default_feature_spec",
+    "default_predictor",
     "evaluate",
     "evaluate_transfer",
     "featurize",

@@ -13,7 +13,9 @@ part                    columns
                         architecture's ONNX graph (histograms, structure, paths, WL)
 ``onnx-core``           the same without the hashed Weisfeiler-Lehman columns
 ``zc``                  zero-cost proxy scores the benchmark stores (NAS-Bench-Suite-Zero),
-                        every stored column that is a registered proxy name
+                        every stored column that is a registered proxy name; for a
+                        benchmark that stores none, the columns of a proxy table
+                        (``table=``, e.g. the shipped ``nb201-cifar10``)
 ``zc-engine``           proxy scores computed with :func:`nasrank.proxies.score` on a batch
 ======================  ==================================================================
 
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from nasrank.encodings import EncodingCache
     from nasrank.spaces import SearchSpace
     from nasrank.store import ScoreStore
+    from nasrank.tables import ProxyTable
 
 __all__ = [
     "FEATURE_PARTS",
@@ -60,6 +63,7 @@ __all__ = [
     "featurize",
     "parse_feature_spec",
     "stored_proxy_columns",
+    "table_proxy_columns",
 ]
 
 logger = logging.getLogger(__name__)
@@ -255,6 +259,9 @@ class Featurizer:
         spec: Feature parts, ``"onehot,zc"`` or a list (see the module docstring).
         space: Search space (object or registry name).
         benchmark: Source of stored proxy scores for ``zc``.
+        table: Proxy table ``zc`` reads when the benchmark stores no proxy scores (every
+            column at its current definition, or ``proxies``); architectures the table
+            does not cover get NaN.
         target_metric: Never used as a feature (default: the benchmark's default metric).
         graphs: Also attach PyG graphs of the ONNX graphs (for :class:`GNNPredictor`).
         onnx_level: ``"auto"`` (cell where the space has one, else network),
@@ -264,7 +271,8 @@ class Featurizer:
         transform: ``"none"``, or ``"rank"`` to turn every column into percentile ranks
             within the fitted pool (puts spaces of different sizes on one scale, which
             helps cross-space transfer).
-        proxies: Proxies for ``zc-engine`` (default synflow, nwot, jacov, snip, grad_norm).
+        proxies: Proxies for ``zc-engine`` (default synflow, nwot, jacov, snip, grad_norm)
+            and the table columns of ``zc`` (default all).
         batch: Data for ``zc-engine`` (default: a synthetic CIFAR-shaped batch).
         seed: Seed of ``zc-engine`` scoring: each model is initialised from
             :func:`~nasrank.store.arch_seed` ``(seed, space, arch)``, so an
@@ -284,6 +292,7 @@ class Featurizer:
         *,
         space: SearchSpace | str,
         benchmark: Benchmark | None = None,
+        table: ProxyTable | None = None,
         target_metric: str | None = None,
         graphs: bool = False,
         onnx_level: str = "auto",
@@ -299,6 +308,7 @@ class Featurizer:
         self.spec = spec
         self.space = space
         self.benchmark = benchmark
+        self.table = table
         self.target_metric = target_metric
         self.graphs = graphs
         self.onnx_level = onnx_level
@@ -372,7 +382,9 @@ class Featurizer:
             assert opgraphs is not None
             return _onnx_block(opgraphs, core=part == "onnx-core")
         if part == "zc":
-            return _stored_zc_block(self.benchmark, ids, self.target_metric)
+            return _stored_zc_block(
+                self.benchmark, ids, self.target_metric, self.table, self.proxies
+            )
         prefix = "zc-engine" if "zc" in parts else "zc"
         return _engine_zc_block(
             space, ids, self.proxies, self.batch, self.seed, self.store, self.on_progress, prefix
@@ -419,6 +431,7 @@ def featurize(
     spec: str | Sequence[str],
     *,
     benchmark: Benchmark | None = None,
+    table: ProxyTable | None = None,
     target_metric: str | None = None,
     graphs: bool = False,
     onnx_level: str = "auto",
@@ -440,7 +453,8 @@ def featurize(
         UnknownNameError: Unknown part.
     """
     featurizer = Featurizer(
-        spec, space=space, benchmark=benchmark, target_metric=target_metric, graphs=graphs,
+        spec, space=space, benchmark=benchmark, table=table, target_metric=target_metric,
+        graphs=graphs,
         onnx_level=onnx_level, zc_transform=zc_transform, transform=transform,
         proxies=proxies, batch=batch, seed=seed, cache=cache, store=store,
         on_progress=on_progress,
@@ -495,24 +509,64 @@ def _onnx_block(opgraphs: Sequence[Any], *, core: bool) -> FeatureMatrix:
 
 
 def _stored_zc_block(
-    benchmark: Benchmark | None, ids: list[str], target: str | None
+    benchmark: Benchmark | None,
+    ids: list[str],
+    target: str | None,
+    table: ProxyTable | None = None,
+    proxies: Sequence[str] | None = None,
 ) -> FeatureMatrix:
+    """The benchmark's stored proxy columns; when it stores none, ``table``'s."""
+    columns: list[str] = []
+    if benchmark is not None:
+        columns = stored_proxy_columns(benchmark, exclude=[target or benchmark.default_metric])
+    if not columns and table is not None:
+        return _table_zc_block(table, ids, proxies)
     if benchmark is None:
         raise FeatureSetError(
-            "feature part 'zc' reads a benchmark's stored proxy scores; pass benchmark= "
-            "(e.g. a NAS-Bench-Suite-Zero file) or use 'zc-engine' to compute them"
+            "feature part 'zc' reads a benchmark's stored proxy scores or a proxy table; "
+            "pass benchmark= (e.g. a NAS-Bench-Suite-Zero file), table=, or use 'zc-engine' "
+            "to compute them"
         )
-    exclude = [target or benchmark.default_metric]
-    columns = stored_proxy_columns(benchmark, exclude=exclude)
     if not columns:
         raise FeatureSetError(
             f"benchmark {benchmark.name!r} stores no zero-cost proxy scores (metrics: "
-            f"{', '.join(benchmark.metrics)}); use 'zc-engine' to compute them"
+            f"{', '.join(benchmark.metrics)}); pass a proxy table (table=) or use "
+            "'zc-engine' to compute them"
         )
     values = np.array([[benchmark.query(a, m) for m in columns] for a in ids], dtype=np.float64)
     if values.size == 0:
         values = values.reshape(len(ids), len(columns))
     return FeatureMatrix(values, tuple(f"zc:{m}" for m in columns))
+
+
+def table_proxy_columns(table: ProxyTable, proxies: Sequence[str] | None = None) -> list[str]:
+    """The columns ``zc`` reads from ``table``: ``proxies`` (each must be a column at its
+    current definition), else every column whose proxy definition is current.
+
+    Raises:
+        FeatureSetError: A requested proxy is not a current column; no column is current.
+    """
+    stale = set(table.stale_proxies())
+    if proxies is not None:
+        bad = [p for p in proxies if p not in table.proxies or p in stale]
+        if bad:
+            raise FeatureSetError(
+                f"table {table.name!r} has no current {bad[0]!r} column (its proxies: "
+                f"{', '.join(p for p in table.proxies if p not in stale)})"
+            )
+        return list(proxies)
+    columns = [p for p in table.proxies if p not in stale]
+    if not columns:
+        raise FeatureSetError(f"table {table.name!r} predates every proxy's current definition")
+    return columns
+
+
+def _table_zc_block(
+    table: ProxyTable, ids: list[str], proxies: Sequence[str] | None
+) -> FeatureMatrix:
+    columns = table_proxy_columns(table, proxies)
+    values = table.scores(ids, columns, missing="nan")
+    return FeatureMatrix(values.reshape(len(ids), len(columns)), tuple(f"zc:{m}" for m in columns))
 
 
 _DEFAULT_ENGINE_PROXIES = ("synflow", "nwot", "jacov", "snip", "grad_norm")

@@ -54,6 +54,7 @@ from nasrank.search.sources import (
     PlanError,
     ScoreRequest,
     SourceInfo,
+    feature_table,
     resolve_source,
 )
 from nasrank.search.storage import RunStorage, open_storage, run_key
@@ -460,7 +461,11 @@ def _featurizer(plan: SearchPlan, setup: _Setup) -> Iterator[Featurizer | None]:
         yield plan.features
         return
     batch = None
-    if "zc-engine" in parse_feature_spec(plan.features):
+    table = None
+    parts = parse_feature_spec(plan.features)
+    if "zc" in parts and setup.benchmark is not None and setup.space is not None:
+        table = feature_table(setup.space, setup.benchmark, plan.table)[0]
+    if "zc-engine" in parts:
         assert setup.space is not None
         batch = load_batch(
             resolve_data(setup.space, plan.data), batch_size=plan.batch_size, seed=plan.pool_seed
@@ -470,6 +475,7 @@ def _featurizer(plan: SearchPlan, setup: _Setup) -> Iterator[Featurizer | None]:
             plan.features,
             space=setup.space,
             benchmark=setup.benchmark,
+            table=table,
             target_metric=setup.metric,
             batch=batch,
             seed=plan.pool_seed,

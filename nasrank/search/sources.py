@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ENGINE_PROXIES",
+    "DEFAULT_PROXY_COUNT",
+    "DEFAULT_PROXY_PREFERENCE",
     "BenchmarkSource",
     "EngineSource",
     "PlanError",
@@ -56,13 +58,69 @@ __all__ = [
     "ScoreSource",
     "SourceInfo",
     "TableSource",
+    "default_proxy_set",
+    "feature_table",
     "resolve_source",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: Proxies computed by the engine when none are named: they need no real data.
-DEFAULT_ENGINE_PROXIES = ("params", "flops", "synflow")
+#: Label-free proxies in the order a search prefers them when none are named: every
+#: label-free proxy the NAS-Bench-Suite-Zero files of NB-101 and TransNAS-Bench-101
+#: (micro and macro, 4 tasks each) store, with a positive mean Spearman rho with
+#: accuracy over those 9 tasks, best first (``benchmarks/search_default_proxies.py
+#: --parts order``; NB-201 was not looked at). Proxies those files do not store (meco,
+#: zico, swap, ...) are not in it: nothing measured them on the selection data.
+DEFAULT_PROXY_PREFERENCE: tuple[str, ...] = (
+    "nwot",
+    "flops",
+    "synflow",
+    "params",
+    "jacov",
+    "l2_norm",
+)
+#: How many of the preference order a search takes: the k with the smallest RoBoT regret
+#: at 20 queries over the same selection runs (``--parts choose,regret``; the first
+#: criterion, runs finding the optimum, picked k = 1, which lost on NB-201 -- both are
+#: in docs/BENCHMARKS.md, "Default search proxies").
+DEFAULT_PROXY_COUNT = 4
+
+
+def default_proxy_set(
+    available: Sequence[str],
+    *,
+    preference: Sequence[str] = DEFAULT_PROXY_PREFERENCE,
+    count: int = DEFAULT_PROXY_COUNT,
+) -> tuple[str, ...]:
+    """The proxies a search uses when none are named: the first ``count`` of
+    ``preference`` that the source has (``available``), in the source's order. A source
+    with none of them gives its label-free proxies, else all it has.
+
+    >>> default_proxy_set(["snip", "flops", "jacov", "nwot"], count=2)
+    ('flops', 'nwot')
+    """
+    have = list(dict.fromkeys(available))
+    chosen = set([p for p in preference if p in have][:count])
+    if chosen:
+        return tuple(p for p in have if p in chosen)
+    from nasrank.proxies import PROXIES
+
+    label_free = tuple(p for p in have if p in PROXIES and not PROXIES.get(p).needs_labels)
+    return label_free or tuple(have)
+
+
+def _data_free_proxies() -> list[str]:
+    """Registered proxies that read neither the batch's values nor its labels."""
+    from nasrank.proxies import PROXIES
+
+    return [
+        n for n in PROXIES.names() if not (PROXIES.get(n).needs_data or PROXIES.get(n).needs_labels)
+    ]
+
+
+#: Proxies computed by the engine when none are named and no data is given (its batch is
+#: then synthetic, so only data-free proxies are meaningful): the preference order's.
+DEFAULT_ENGINE_PROXIES = default_proxy_set(_data_free_proxies())
 
 
 class PlanError(NasrankError, ValueError):
@@ -124,8 +182,13 @@ class ScoreSource(Protocol):
 
     name: ClassVar[str]
 
+    def available_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
+        """The proxies this source can give for the request."""
+        ...
+
     def default_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
-        """The proxies used when the request names none."""
+        """The proxies used when the request names none:
+        :func:`default_proxy_set` of :meth:`available_proxies`."""
         ...
 
     def refusal(self, request: ScoreRequest, proxies: Sequence[str], *, forced: bool) -> str | None:
@@ -144,8 +207,11 @@ class BenchmarkSource:
 
     name: ClassVar[str] = "benchmark"
 
-    def default_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
+    def available_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
         return tuple(stored_proxies(request.benchmark))
+
+    def default_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
+        return default_proxy_set(self.available_proxies(request))
 
     def refusal(self, request: ScoreRequest, proxies: Sequence[str], *, forced: bool) -> str | None:
         if stored_proxies(request.benchmark):
@@ -166,20 +232,21 @@ class TableSource:
     name: ClassVar[str] = "table"
     _table: Any = field(default=None, init=False, repr=False)
 
+    def available_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
+        """The table's columns at their current definition (none without a table)."""
+        table = _request_table(request)
+        if table is None or table.space != request.space.name:
+            return ()
+        stale = set(table.stale_proxies())
+        return tuple(p for p in table.proxies if p not in stale)
+
     def default_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
-        return DEFAULT_ENGINE_PROXIES
+        return default_proxy_set(self.available_proxies(request))
 
     def refusal(self, request: ScoreRequest, proxies: Sequence[str], *, forced: bool) -> str | None:
-        if request.table:
-            try:
-                table = load_table(request.table)
-            except NasrankError as exc:
-                raise PlanError("table", str(exc)) from None
-        else:
-            names = [n for n in available_tables() if n.startswith(f"{request.space.name}-")]
-            if not names:
-                return f"no proxy table ships for space {request.space.name!r}"
-            table = load_table(names[0])
+        table = _request_table(request)
+        if table is None:
+            return f"no proxy table ships for space {request.space.name!r}"
         why = _table_mismatch(table, request.space, proxies) or (
             None if forced else _data_mismatch(table, request, proxies)
         )
@@ -221,8 +288,17 @@ class EngineSource:
 
     name: ClassVar[str] = "engine"
 
+    def available_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
+        """Every registered label-free proxy; only data-free ones when the request names
+        no data (the batch is then the space's synthetic default)."""
+        from nasrank.proxies import PROXIES
+
+        if request.data is None:
+            return tuple(_data_free_proxies())
+        return tuple(n for n in PROXIES.names() if not PROXIES.get(n).needs_labels)
+
     def default_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
-        return DEFAULT_ENGINE_PROXIES
+        return default_proxy_set(self.available_proxies(request))
 
     def refusal(self, request: ScoreRequest, proxies: Sequence[str], *, forced: bool) -> str | None:
         resolve_proxies(list(proxies))  # an unknown name fails here, before any work
@@ -330,6 +406,61 @@ def _serve(source: ScoreSource, request: ScoreRequest) -> Resolution:
     return Resolution(source, tuple(request.proxies or source.default_proxies(request)))
 
 
+def feature_table(
+    space: SearchSpace, benchmark: Benchmark, table: str | None = None
+) -> tuple[ProxyTable | None, str]:
+    """The proxy table a predictor's ``zc`` features read (``nasrank predict-eval``),
+    and the one-line notice saying so: ``(None, "")`` when the benchmark stores proxy
+    scores itself (those are used) or no table serves the space; else the table named
+    (``table``: a name or path) or shipped for the space, at its current definitions.
+
+    Raises:
+        PlanError: ``table`` cannot be loaded or is of another space (option ``table``).
+    """
+    if stored_proxies(benchmark):
+        return None, ""
+    request = ScoreRequest(space, benchmark, table=table)
+    found = _request_table(request)
+    if found is None:
+        return None, ""
+    if found.space != space.name:
+        why = f"table {found.name!r} is of space {found.space!r}, not {space.name!r}"
+        if table:
+            raise PlanError("table", why)
+        return None, ""
+    archs = benchmark.archs()
+    covered = int(found.covers(archs).sum())
+    line = f"proxy features (zc) from {_provenance(found, table)}: {covered:,} of {len(archs):,} "
+    line += f"{benchmark.name} archs"
+    if covered < len(archs):
+        line += f"; the other {len(archs) - covered:,} get NaN proxy features"
+    return found, line
+
+
+def _provenance(table: ProxyTable, path: str | None) -> str:
+    """``the shipped table NAME (N/M archs; DATA, seed S, nasrank V)``."""
+    covered, total = table.coverage
+    which = f"table {path}" if path else f"the shipped table {table.name}"
+    cov = f"{covered:,}/{total:,} archs" if total else f"{covered:,} archs"
+    data = (table.meta.get("data") or {}).get("description") or "?"
+    return (
+        f"{which} ({cov}; {data}, seed {table.meta.get('seed', '?')}, "
+        f"nasrank {table.meta.get('nasrank_version', '?')})"
+    )
+
+
+def _request_table(request: ScoreRequest) -> ProxyTable | None:
+    """The table the request names (a bad name or path: :class:`PlanError`), else the
+    one shipped for its space (``None`` when none ships)."""
+    if request.table:
+        try:
+            return load_table(request.table)
+        except NasrankError as exc:
+            raise PlanError("table", str(exc)) from None
+    names = [n for n in available_tables() if n.startswith(f"{request.space.name}-")]
+    return load_table(names[0]) if names else None
+
+
 def _base_pool(request: ScoreRequest, kind: str | int) -> CandidatePool:
     return make_pool(request.space, kind, benchmark=request.benchmark, seed=request.pool_seed)
 
@@ -372,14 +503,7 @@ def _data_mismatch(table: ProxyTable, request: ScoreRequest, proxies: Sequence[s
 
 def _table_notice(table: Any, path: str | None, candidates: int, dropped: int, size: int) -> str:
     """The one-line notice naming the table, its coverage and what was left out."""
-    covered, total = table.coverage
-    which = f"table {path}" if path else f"the shipped table {table.name}"
-    cov = f"{covered:,}/{total:,} archs" if total else f"{covered:,} archs"
-    data = (table.meta.get("data") or {}).get("description") or "?"
-    line = (
-        f"proxy scores from {which} ({cov}; {data}, seed {table.meta.get('seed', '?')}, "
-        f"nasrank {table.meta.get('nasrank_version', '?')}): pool of {size:,}"
-    )
+    line = f"proxy scores from {_provenance(table, path)}: pool of {size:,}"
     if dropped:
         line += (
             f"; {dropped:,} of {candidates:,} candidates are not in the table and are left out "

@@ -27,6 +27,8 @@ def test_search_compares_methods_json_and_plot(toy_table_csv, tmp_path, capsys):
             f"table:{toy_table_csv}",
             "--method",
             "zc-topk,random,re",
+            "--proxies",  # every stored one (the default is a rule, tested in tests/search)
+            "synflow,params,nwot",
             "--budget",
             "25",
             "--seeds",
@@ -300,8 +302,14 @@ def test_default_search_uses_the_shipped_table(tmp_path, capsys):
     notice = capsys.readouterr().err
     assert "proxy scores from the shipped table nb201-cifar10" in notice
     config = json.loads(out.read_text())["config"]
-    assert config["proxy_source"] == "table" and config["proxies"] == ["params", "flops", "synflow"]
-    assert config["pool_size"] == len(load_table("nb201-cifar10"))
+    table = load_table("nb201-cifar10")
+    # issue 21: the first DEFAULT_PROXY_COUNT of the preference order that the table holds
+    from nasrank.search.sources import DEFAULT_PROXY_COUNT, DEFAULT_PROXY_PREFERENCE
+
+    preferred = [p for p in DEFAULT_PROXY_PREFERENCE if p in table.proxies]
+    assert config["proxy_source"] == "table"
+    assert set(config["proxies"]) == set(preferred[:DEFAULT_PROXY_COUNT])
+    assert config["pool_size"] == len(table)
 
 
 @pytest.mark.parametrize(
