@@ -13,10 +13,11 @@ models cannot take is an error before any work.
 
 Defaults (chosen on other data than the full NB-201 table, see docs/BENCHMARKS.md,
 "Default predictor"): the default predictor (GBDT, pairwise objective) on the
-space's pruned one-hot (else one-hot), the ONNX cell features without WL columns, and
-``zc`` -- every proxy score the benchmark stores, or, for a benchmark that stores none
-(nb201-analog), the proxy table shipped for the space (``--table`` picks another; a
-one-line notice names it). Without such scores the features have no ``zc``.
+space's pruned one-hot (else one-hot), the ONNX cell features without WL columns
+(spaces with a cell module), and ``zc`` -- every proxy score the benchmark stores, or,
+for a benchmark that stores none (nb201-analog), the proxy table shipped for the space
+(``--table`` picks another; a one-line notice names it). Without such scores the
+features have no ``zc``.
 
 Examples::
 

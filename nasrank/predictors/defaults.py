@@ -9,8 +9,11 @@ table ``nb201-cifar10``). ``docs/BENCHMARKS.md`` ("Default predictor") has the f
 
 The features are a rule, so that every space and benchmark gets them:
 :data:`DEFAULT_FEATURE_PARTS` in order, a space-specific part replaced by the next one
-the space has (``onehot-pruned`` -> ``onehot``), and ``zc`` only where proxy scores are
-available (stored by the benchmark, or a proxy table of the space).
+the space has (``onehot-pruned`` -> ``onehot``), the ONNX part only where the space has
+a cell module (cell graphs export in ~0.01 s; whole networks such as TNB-101 macro's or
+BERT's cost far more) or no encoding of its own, and ``zc`` only where proxy scores are
+available (stored by the benchmark, or a proxy table of the space). Every selection set
+had a cell module; the rule for the other spaces is about cost, not measured quality.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ def default_feature_spec(space: SearchSpace, *, proxies: bool) -> str:
             them, or a proxy table of the space serves them).
 
     Returns:
-        A spec such as ``"onehot-pruned,onnx-core,zc"``; at least the universal
-        ``onnx-core`` when the space has none of the default's own parts.
+        A spec such as ``"onehot-pruned,onnx-core,zc"``; the universal ``onnx-core``
+        when the space has neither an encoding of its own nor a cell module.
     """
     parts: list[str] = []
     for part in DEFAULT_FEATURE_PARTS:
@@ -59,7 +62,7 @@ def default_feature_spec(space: SearchSpace, *, proxies: bool) -> str:
             have = [p for p in _FALLBACK[part] if p in space.encodings]
             if have:
                 parts.append(have[0])
-        else:
+        elif space.has_cell_module:  # the ONNX parts
             parts.append(part)
     if not [p for p in parts if p != "zc"]:
         parts.insert(0, "onnx-core")

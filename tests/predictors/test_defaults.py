@@ -90,7 +90,8 @@ def test_the_shipped_table_gives_every_current_column():
         ("nb201", False, "onehot-pruned,onnx-core"),
         ("nb101", True, "onehot-pruned,onnx-core,zc"),
         ("nb301", True, "onehot,onnx-core,zc"),  # no pruned one-hot: the plain one
-        ("tnb101-macro", False, "onehot,onnx-core"),
+        ("tnb101-macro", False, "onehot"),  # no cell module: no whole-network ONNX
+        ("tnb101-micro", True, "onehot-pruned,onnx-core,zc"),
         ("nbgraph", True, "onnx-core,zc"),  # no space encoding at all
     ],
 )

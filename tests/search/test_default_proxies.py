@@ -93,3 +93,20 @@ def test_engine_default_is_data_free_without_data():
 def test_default_never_names_a_proxy_the_benchmark_lacks(stored):
     request = ScoreRequest(get_space("nb201"), _bench(stored))
     assert set(resolve_source(request).proxies) <= set(stored)
+
+
+@pytest.mark.data
+def test_default_proxies_find_the_suite_zero_cifar100_optimum(shared_data):
+    """The issue's failure: with every stored proxy RoBoT missed the CIFAR-100 optimum of
+    the Suite-Zero NB-201 pool in 20 queries; the default set finds it."""
+    from nasrank.benchmarks import load_benchmark
+    from nasrank.search import SearchPlan
+
+    path = shared_data / "nas-bench-suite-zero" / "zc_nasbench201.json"
+    bench = load_benchmark(f"suite-zero:{path}", task="cifar100", space="nb201")
+    optimum = float(np.nanmax(bench.column(bench.default_metric)))
+    report = SearchPlan(
+        space="nb201", benchmark=bench, methods=("robot",), budget=20, seeds=(0, 1, 2)
+    ).run()
+    assert set(report.config["proxies"]) <= set(bench.metrics)
+    assert [r.best.value for r in report.runs["robot"]] == pytest.approx([optimum] * 3)
