@@ -49,7 +49,7 @@ import torch
 from nasrank.data import load_batch
 from nasrank.data.batch import Batch
 from nasrank.metrics import kendall, spearman, top_k_precision
-from nasrank.proxies import AZ_NAS, VKDNW_AGG, score
+from nasrank.proxies import AZ_NAS, PROXIES, VKDNW_AGG, score
 from nasrank.spaces import get_space
 
 logger = logging.getLogger("proxies_az_vkdnw")
@@ -90,7 +90,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--shard", default="0/1", help="score only archs i, i+k, ... of 'i/k'")
     p.add_argument("--score-only", action="store_true", help="score, then stop (no report)")
     p.add_argument(
-        "--report-only", action="store_true",
+        "--report-only",
+        action="store_true",
         help="no scoring: report on the architectures the cache holds every score of",
     )
     p.add_argument("--json", type=Path, default=None)
@@ -248,6 +249,9 @@ def _timing(args: argparse.Namespace, keys: list[str], space: Any, batch: Batch)
     sets["az_nas (3 az proxies + flops)"] = list(AZ_PROXIES) + ["flops"]
     sets["vkdnw + vkdnw_single"] = list(VKDNW_PROXIES)
     sets["all 7 (az_nas and vkdnw_agg members)"] = list(AZ_PROXIES + VKDNW_PROXIES + OTHER)
+    full = [p for p in PROXIES.names() if p not in ("wpca", "hidden_covariance")]
+    sets[f"full set ({len(full)} proxies: all but wpca, hidden_covariance)"] = full
+    sets["full set without the 5 new"] = [p for p in full if p not in AZ_PROXIES + VKDNW_PROXIES]
     score(build(space, tkeys[0], args.seed), batch, sets["all 7 (az_nas and vkdnw_agg members)"])
     wall: dict[str, list[float]] = {s: [] for s in sets}
     for j, key in enumerate(tkeys):
