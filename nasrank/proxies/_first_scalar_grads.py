@@ -75,8 +75,7 @@ def first_scalar_jacobians(
     ``forward(model)`` returns the logits ``(N, K, *S)`` (rows ``R = K prod(S)``).
     """
     owners = _owners(model, set(names))
-    calls = _record(model, forward, {id(m): m for m, _ in owners.values()})
-    z = calls.pop()  # the logits, appended last by _record
+    calls, z = _record(model, forward, {id(m): m for m, _ in owners.values()})
     n = z.shape[0]
     rows = z.reshape(n, -1)
     if rows.shape[1] > MAX_ROWS:
@@ -97,9 +96,11 @@ def first_scalar_jacobians(
     )
 
 
-def _record(model: nn.Module, forward: Callable[[nn.Module], torch.Tensor], modules: dict) -> list:
-    """The calls of ``modules`` in one forward, followed by the forward's logits."""
-    calls: list = []
+def _record(
+    model: nn.Module, forward: Callable[[nn.Module], torch.Tensor], modules: dict
+) -> tuple[list[_Call], torch.Tensor]:
+    """The calls of ``modules`` in one forward, and the forward's logits."""
+    calls: list[_Call] = []
 
     def hook(mod: nn.Module, args: tuple, out: object) -> torch.Tensor | None:
         if args and isinstance(args[0], torch.Tensor) and isinstance(out, torch.Tensor):
@@ -109,11 +110,11 @@ def _record(model: nn.Module, forward: Callable[[nn.Module], torch.Tensor], modu
 
     handles = [m.register_forward_hook(hook) for m in modules.values()]
     try:
-        calls.append(forward(model))
+        logits = forward(model)
     finally:
         for h in handles:
             h.remove()
-    return calls
+    return calls, logits
 
 
 def _usable(c: _Call, n: int) -> bool:
@@ -157,7 +158,8 @@ def _row_backwards(
     """``(N, R, len(done))``: one backward of ``sum_n z_{n r}`` per row ``r``."""
     n, r = rows.shape
     column = {(id(owners[nm][0]), owners[nm][1]): j for j, nm in enumerate(done)}
-    used = [c for c in calls if any(key[0] == id(c.module) for key in column)]
+    owning = {module_id for module_id, _ in column}
+    used = [c for c in calls if id(c.module) in owning]
     jac = torch.zeros(n, r, len(done), dtype=torch.float64)
     if not used or not rows.requires_grad:
         return jac

@@ -18,9 +18,11 @@ statistics and dropout is off.
 Dense outputs ``(N, K, *S)`` are an independent categorical at every position: the sum
 runs over positions too. A batch with extras (a graph: its samples, the nodes, share
 one forward) uses the first :data:`FIM_NODES` nodes' predictions under the whole graph's
-forward. Per-sample Jacobians come from ``torch.func`` (``vmap`` over samples of
-``jacrev`` over the subset); a model ``vmap`` cannot batch (e.g. ``nn.GRU``) is
-differentiated one sample at a time.
+forward. For independent samples the derivatives of the weights of linear, convolution,
+norm and embedding layers come from one batched forward and one backward per logit row
+(:mod:`nasrank.proxies._first_scalar_grads`); any other weight's, per sample from
+``torch.func`` (``vmap`` over samples of ``jacrev`` over the subset), or one sample at a
+time for a model ``vmap`` cannot batch (e.g. ``nn.GRU``).
 """
 
 from __future__ import annotations
@@ -124,11 +126,9 @@ def _independent_jacobians(
     if not fast.rest:
         return fast.jac, fast.logits
     slow, _ = _per_sample_jacobians(ctx, model, fast.rest, x)
-    column = {nm: ("fast", j) for j, nm in enumerate(fast.names)}
-    column.update({nm: ("slow", j) for j, nm in enumerate(fast.rest)})
-    parts = {"fast": fast.jac, "slow": slow}
-    jac = torch.stack([parts[src][..., j] for src, j in (column[nm] for nm in names)], dim=-1)
-    return jac, fast.logits
+    column = dict(zip(fast.names, fast.jac.unbind(-1)))
+    column.update(zip(fast.rest, slow.unbind(-1)))
+    return torch.stack([column[nm] for nm in names], dim=-1), fast.logits
 
 
 def _as_rows(out: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from nasrank.data import load_batch, resolve_data
 from nasrank.errors import NasrankError
-from nasrank.proxies import resolve_proxies
+from nasrank.proxies import PROXIES, resolve_proxies
 from nasrank.search._progress import ProgressFactory
 from nasrank.search.pool import (
     CandidatePool,
@@ -103,16 +103,12 @@ def default_proxy_set(
     chosen = set([p for p in preference if p in have][:count])
     if chosen:
         return tuple(p for p in have if p in chosen)
-    from nasrank.proxies import PROXIES
-
     label_free = tuple(p for p in have if p in PROXIES and not PROXIES.get(p).needs_labels)
     return label_free or tuple(have)
 
 
 def _data_free_proxies() -> list[str]:
     """Registered proxies that read neither the batch's values nor its labels."""
-    from nasrank.proxies import PROXIES
-
     return [
         n for n in PROXIES.names() if not (PROXIES.get(n).needs_data or PROXIES.get(n).needs_labels)
     ]
@@ -291,8 +287,6 @@ class EngineSource:
     def available_proxies(self, request: ScoreRequest) -> tuple[str, ...]:
         """Every registered label-free proxy; only data-free ones when the request names
         no data (the batch is then the space's synthetic default)."""
-        from nasrank.proxies import PROXIES
-
         if request.data is None:
             return tuple(_data_free_proxies())
         return tuple(n for n in PROXIES.names() if not PROXIES.get(n).needs_labels)
