@@ -202,21 +202,23 @@ def _maximize(runs: list[dict[str, Any]], optimum: float | None) -> bool:
 def search_curves(runs: list[dict[str, Any]], maximize: bool) -> dict[str, np.ndarray]:
     """method -> ``(runs, budget)`` best value so far, from each run's history (NaN or
     missing values skipped; a run that stopped early keeps its last best)."""
+    from nasrank.search.results import Evaluation, SearchResult
+
     by_method: dict[str, list[np.ndarray]] = {}
     budgets: dict[str, int] = {}
     for r in runs:
-        values = np.array(
-            [np.nan if e.get("value") is None else e["value"] for e in r.get("history") or []],
-            dtype=float,
-        )
-        if values.size == 0:
+        history = r.get("history") or []
+        if not history:
             continue
-        oriented = np.where(np.isnan(values), -np.inf, values if maximize else -values)
-        best = np.maximum.accumulate(oriented)
-        best = np.where(np.isinf(best), np.nan, best if maximize else -best)
-        method = str(r.get("method"))
-        by_method.setdefault(method, []).append(best)
-        budgets[method] = max(budgets.get(method, 0), int(r.get("budget") or values.size))
+        evaluations = tuple(
+            Evaluation(e.get("arch", ""), np.nan if e.get("value") is None else e["value"])
+            for e in history
+        )
+        budget = int(r.get("budget") or len(evaluations))
+        seed = int(r.get("seed") or 0)
+        run = SearchResult(str(r.get("method")), seed, budget, maximize, evaluations)
+        by_method.setdefault(run.method, []).append(run.best_so_far())
+        budgets[run.method] = max(budgets.get(run.method, 0), budget)
     curves = {}
     for method, rows in by_method.items():
         n = max(budgets[method], max(len(c) for c in rows))
