@@ -221,6 +221,49 @@ def torch_threads(threads: int) -> Iterator[int]:
         torch.set_num_threads(previous)
 
 
+def device_arg(text: str) -> str:
+    """argparse ``type`` of ``--device``: ``cpu``, ``cuda`` or ``cuda:N`` (else exit 2,
+    one line); whether this machine has it is :func:`check_device`'s to say."""
+    value = text.strip().lower()
+    if value in ("cpu", "cuda"):
+        return value
+    kind, _, index = value.partition(":")
+    if kind == "cuda" and index.isascii() and index.isdigit():
+        return f"cuda:{int(index)}"
+    raise argparse.ArgumentTypeError(f"expected cpu, cuda or cuda:N, got {text!r}")
+
+
+def add_device_argument(p: argparse.ArgumentParser) -> None:
+    """``--device`` of a command that scores proxies in this process or its workers."""
+    p.add_argument(
+        "--device",
+        type=device_arg,
+        default="cpu",
+        help="where proxies are computed: cpu (default), cuda or cuda:N; GPU scores "
+        "equal CPU ones up to float rounding (the score store does not key on the device)",
+    )
+
+
+def check_device(device: str | None) -> None:
+    """A CUDA ``device`` this machine lacks (no CUDA, or an index beyond
+    ``torch.cuda.device_count()``) is a usage error; commands call this before any work."""
+    if device is None or not device.startswith("cuda"):
+        return
+    import torch
+
+    from nasrank.cli import UsageError
+
+    if not torch.cuda.is_available():
+        raise UsageError(f"--device {device} but CUDA is not available here; use --device cpu")
+    index = int(device.partition(":")[2] or 0)
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise UsageError(
+            f"--device {device} but this machine has {count} CUDA device(s) "
+            f"(cuda:0..cuda:{count - 1})"
+        )
+
+
 def add_executor_arguments(p: argparse.ArgumentParser, *, work: str, prefix: str = "") -> None:
     """``--workers``, ``--threads``, ``--executor``, ``--address``: where ``work`` runs
     (``prefix`` names the option they serve, e.g. ``"--train-top: "``)."""

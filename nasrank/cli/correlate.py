@@ -26,8 +26,10 @@ import numpy as np
 from nasrank.cli._common import (
     NUM_CLASSES,
     add_data_arguments,
+    add_device_argument,
     add_store_argument,
     add_threads_argument,
+    check_device,
     cli_threads,
     load_cli_batch,
     model_kwargs,
@@ -66,6 +68,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--plot", metavar="PATH", help="write score-vs-accuracy scatter plots (PNG)")
     add_store_argument(p)
     add_threads_argument(p)
+    add_device_argument(p)
     p.set_defaults(run=run)
 
 
@@ -117,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.spaces import get_space
     from nasrank.store import data_key
 
+    check_device(args.device)
     space = get_space(args.space, task=args.task)
     resolve_cli_data(args, space)  # the space's own data, or a --data its models take
     threads = cli_threads(args)
@@ -132,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         kwargs = model_kwargs(space, args.num_classes, batch)
         data = data_key(batch, kwargs)
         results, from_store, interrupted = _score_pool(
-            pool, store, space, batch, specs, args.seed, kwargs, data
+            pool, store, space, batch, specs, args.seed, kwargs, data, args.device
         )
     scored = pool[: len(results)]
     if len(scored) < 2:
@@ -162,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         "data_spec": args.data,
         "seed": args.seed,
         "threads": threads,
+        "device": args.device,
         "interrupted": interrupted,
         "scores_from_store": from_store,
         "proxies": summary,
@@ -192,6 +197,7 @@ def _score_pool(
     seed: int,
     kwargs: dict[str, Any],
     data: str,
+    device: str | None = None,
 ) -> tuple[list[Any], int, bool]:
     """``(results, scores read from the store, interrupted)``, with a progress bar;
     Ctrl-C stops early and keeps the architectures scored so far."""
@@ -204,7 +210,15 @@ def _score_pool(
             for arch in pool:
                 # initialisation seeded from (--seed, space, arch), as in score-space
                 result, stored = score_arch_stored(
-                    store, space, arch, batch, specs, seed=seed, build_kwargs=kwargs, data=data
+                    store,
+                    space,
+                    arch,
+                    batch,
+                    specs,
+                    seed=seed,
+                    build_kwargs=kwargs,
+                    data=data,
+                    device=device,
                 )
                 results.append(result)
                 from_store += len(stored)

@@ -19,8 +19,10 @@ from typing import Any
 from nasrank.cli._common import (
     NUM_CLASSES,
     add_data_arguments,
+    add_device_argument,
     add_store_argument,
     add_threads_argument,
+    check_device,
     check_model_input,
     cli_threads,
     load_cli_batch,
@@ -49,6 +51,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", metavar="PATH", help="write scores, reasons and timings as JSON")
     add_store_argument(p)
     add_threads_argument(p)
+    add_device_argument(p)
     p.set_defaults(run=run)
 
 
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.spaces import get_space
     from nasrank.store import score_arch_stored
 
+    check_device(args.device)
     space = get_space(args.space)
     arch = space.network_id(args.arch)  # the network the spelling describes
     resolve_cli_data(args, space)
@@ -71,7 +75,14 @@ def run(args: argparse.Namespace) -> int:
         kwargs = model_kwargs(space, args.num_classes, batch)
         # the initialisation is part of what is scored: seeded from (--seed, space, arch)
         result, stored = score_arch_stored(
-            store, space, arch, batch, specs, seed=args.seed, build_kwargs=kwargs
+            store,
+            space,
+            arch,
+            batch,
+            specs,
+            seed=args.seed,
+            build_kwargs=kwargs,
+            device=args.device,
         )
     rows = []
     for name, value in result.items():
@@ -90,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 "data": batch.source,
                 "data_spec": args.data,
                 "threads": threads,
+                "device": args.device,
                 **result.to_dict(),
                 "from_store": stored,
             },

@@ -21,7 +21,9 @@ from typing import Any
 from nasrank.cli._common import (
     NUM_CLASSES,
     add_data_arguments,
+    add_device_argument,
     add_executor_arguments,
+    check_device,
     cli_executor,
     load_cli_batch,
     model_kwargs,
@@ -55,6 +57,7 @@ def add_parser(sub: Any) -> None:
         "--num-classes", type=NUM_CLASSES, help="classifier outputs (default: the data's)"
     )
     add_executor_arguments(p, work="architectures scored")
+    add_device_argument(p)
     p.add_argument(
         "--store",
         metavar="PATH",
@@ -184,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.store import ScoreStore, data_key
 
     _check_outputs(args)
+    check_device(args.device)
     space = get_space(args.space, task=args.task)
     resolve_cli_data(args, space)  # the space's own data, or a --data its models take
     executor = cli_executor(args)
@@ -216,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
                 "executor": executor.name,
                 "workers": executor.workers,
                 "threads": executor.threads,
+                "device": args.device,
                 **report.to_dict(),
                 "archs_total": total,
                 "archs_reached": report.archs_total,
@@ -264,6 +269,7 @@ def _score(
             seed=args.seed,
             build_kwargs=kwargs,
             progress=bar.advance,
+            device=args.device,
         )
     return total, report
 

@@ -49,7 +49,9 @@ from nasrank.cli._common import (
     BATCH_SIZE,
     MAX_SEED,
     NUM_CLASSES,
+    add_device_argument,
     add_executor_arguments,
+    check_device,
     cli_executor,
     int_arg,
     seed_arg,
@@ -171,6 +173,7 @@ def _add_score_arguments(p: argparse.ArgumentParser) -> None:
         help="do not keep engine proxy scores in the default store "
         "~/.cache/nasrank/scores.sqlite (--store / $NASRANK_STORE still apply)",
     )
+    add_device_argument(p)  # of engine proxies (and zc-engine features); not --train-top's
 
 
 def _add_feature_arguments(p: argparse.ArgumentParser) -> None:
@@ -276,6 +279,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:  # the search's results are safe before any training starts
             write_json(args.json, report.to_json())
 
+    check_device(args.device)
     try:
         report = _plan(args).run(progress=progress, on_notice=_notice, on_update=update)
     except PlanError as exc:
@@ -341,6 +345,7 @@ def _plan(args: argparse.Namespace) -> SearchPlan:
         storage=args.storage,
         features=_features(args.bo_features),
         train_top=top if top.k else None,
+        device=args.device,
     )
 
 

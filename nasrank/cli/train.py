@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nasrank.cli._common import check_model_input, seed_arg
+from nasrank.cli._common import check_device, check_model_input, seed_arg
 from nasrank.cli._output import print_table, progress, write_json
 
 _RUN_FILE = "run.json"
@@ -261,13 +261,7 @@ def _run_differences(saved: dict[str, Any], record: dict[str, Any]) -> list[str]
 
 
 def _check_device(args: argparse.Namespace) -> None:
-    import torch  # heavy: only when training
-
-    from nasrank.cli import UsageError
-
-    if args.device == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda but CUDA is not available here; use --device cpu")
+    check_device(args.device)  # None: cuda when available, else cpu
 
 
 def _train_config(args: argparse.Namespace) -> Any:

@@ -280,6 +280,9 @@ class Featurizer:
         cache: Cache for ONNX graphs (``None``: no caching).
         store: Score store ``zc-engine`` reads from and writes to (``None``: compute
             every score), the same one ``nasrank score-space`` and search pools use.
+        device: Where ``zc-engine`` computes (``"cpu"``, ``"cuda"``, ``"cuda:N"``;
+            ``None``: the CPU); not part of the store key (GPU scores equal CPU ones up
+            to float rounding).
         on_progress: Called with counts of architectures encoded (ONNX, engine).
 
     Attributes:
@@ -303,6 +306,7 @@ class Featurizer:
         seed: int = 0,
         cache: EncodingCache | None = None,
         store: ScoreStore | None = None,
+        device: str | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> None:
         self.spec = spec
@@ -319,6 +323,7 @@ class Featurizer:
         self.seed = seed
         self.cache = cache
         self.store = store
+        self.device = device
         self.on_progress = on_progress
 
     def fit(self, archs: Sequence[Any]) -> Featurizer:
@@ -387,7 +392,15 @@ class Featurizer:
             )
         prefix = "zc-engine" if "zc" in parts else "zc"
         return _engine_zc_block(
-            space, ids, self.proxies, self.batch, self.seed, self.store, self.on_progress, prefix
+            space,
+            ids,
+            self.proxies,
+            self.batch,
+            self.seed,
+            self.store,
+            self.on_progress,
+            prefix,
+            device=self.device,
         )
 
     def _fit(self, raw: _RawFeatures) -> None:
@@ -581,6 +594,8 @@ def _engine_zc_block(
     store: ScoreStore | None,
     on_progress: Callable[[int], None] | None,
     prefix: str,
+    *,
+    device: str | None = None,
 ) -> FeatureMatrix:
     """Proxy scores from the scoring service: every model from its own seed
     (:func:`~nasrank.store.arch_seed`), read from and written to ``store``."""
@@ -601,5 +616,6 @@ def _engine_zc_block(
         build_kwargs={"num_classes": batch.num_classes or 10},
         store=store,
         progress=progress,
+        device=device,
     )
     return FeatureMatrix(scored.matrix(), tuple(f"{prefix}:{n}" for n in names))

@@ -175,6 +175,9 @@ class SearchPlan:
             :class:`~nasrank.predictors.Featurizer`. Default: the searcher's own (the
             space's path or one-hot encoding, plus the pool's proxy scores).
         train_top: Train the best picks at the end.
+        device: Where the engine computes proxy scores (``"cpu"``, ``"cuda"``,
+            ``"cuda:N"``; ``None``: the CPU). Not part of the score store's key nor of the
+            run storage's: a GPU's scores equal the CPU's up to float rounding.
     """
 
     space: str | SearchSpace | None = "nb201"
@@ -200,6 +203,7 @@ class SearchPlan:
     searcher_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     features: str | Featurizer | None = None
     train_top: TopTraining | None = None
+    device: str | None = None
 
     def __post_init__(self) -> None:
         _check_plan(self)
@@ -358,7 +362,7 @@ def _candidates(
         )
     request = ScoreRequest(
         setup.space, setup.benchmark, plan.proxies, "benchmark", plan.pool_seed, plan.data,
-        plan.batch_size, plan.num_classes, plan.store, plan.table,
+        plan.batch_size, plan.num_classes, plan.store, plan.table, plan.device,
     )  # fmt: skip
     resolution = resolve_source(request, plan.proxy_source)
     source = resolution.source
@@ -443,13 +447,14 @@ def _search(
                 finished,
                 {m: searchers[m] for m in finished},
                 setup.reporter,
+                plan.device,
             )
             report = dataclasses.replace(report, interrupted=True)
         planned = len(plan.methods) * len(plan.seeds)
         raise SearchInterrupted(report, sum(map(len, runs.values())), planned) from None
     return SearchReport.of(
         setup.benchmark, setup.metric, setup.maximize, pool, info, config, runs, searchers,
-        setup.reporter,
+        setup.reporter, plan.device,
     )  # fmt: skip
 
 
@@ -481,6 +486,7 @@ def _featurizer(plan: SearchPlan, setup: _Setup) -> Iterator[Featurizer | None]:
             seed=plan.pool_seed,
             cache=None if plan.store is False else EncodingCache(),
             store=store,
+            device=plan.device,
         )
 
 

@@ -295,6 +295,7 @@ def score_pool(
     store: StoreLike = True,
     cache_key: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    device: str | None = None,
 ) -> CandidatePool:
     """Score every candidate with the proxy engine, through a score store.
 
@@ -319,6 +320,9 @@ def score_pool(
         cache_key: Space part of the store key with a custom ``build`` (required to store
             the scores of a custom ``build``; a custom ``build`` without it is not stored).
         progress: Called as ``progress(done, total)`` after each candidate.
+        device: Where the proxies are computed (``"cpu"``, ``"cuda"``, ``"cuda:N"``;
+            ``None``: the CPU). Not part of the store key (data, seed and proxy version):
+            a GPU's scores equal the CPU's up to float rounding.
 
     Returns:
         A copy of ``pool`` with ``(P, len(proxies))`` scores (NaN where a proxy failed).
@@ -342,6 +346,7 @@ def score_pool(
             build_kwargs={"num_classes": k} if build is None else None,
             store=db,
             progress=progress,
+            device=device,
         )
     if scored.hits:
         logger.info("proxy scores of %d/%d candidates came from %s", scored.hits, len(pool), db)

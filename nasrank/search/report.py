@@ -56,6 +56,9 @@ class SearchReport:
         interrupted: The searches were stopped; :attr:`runs` holds the finished ones.
         reporter: The report metric B (``None``: only the optimised metric is reported).
         reported: Method -> B of each run's pick (aligned with :attr:`runs`).
+        device: Where engine proxies were to be computed (``None``: the CPU); in the
+            JSON's config, not in the run storage's key (GPU scores equal CPU ones up to
+            float rounding).
     """
 
     config: dict[str, Any]
@@ -72,6 +75,7 @@ class SearchReport:
     interrupted: bool = False
     reporter: ReportMetric | None = field(repr=False, default=None)
     reported: dict[str, list[ReportedRun]] = field(repr=False, default_factory=dict)
+    device: str | None = None
 
     @classmethod
     def of(
@@ -85,6 +89,7 @@ class SearchReport:
         runs: dict[str, list[SearchResult]],
         searchers: dict[str, list[Searcher]],
         reporter: ReportMetric | None = None,
+        device: str | None = None,
     ) -> SearchReport:
         """The report of ``runs``, measured against ``benchmark``'s optima (if any), with
         B of each run's pick when there is a ``reporter``."""
@@ -99,7 +104,7 @@ class SearchReport:
             reported = {m: [reporter.of_run(r) for r in rs] for m, rs in runs.items()}
         return cls(
             config, runs, metric, name, optimum, table_optimum, maximize, pool, info, searchers,
-            reporter=reporter, reported=reported,
+            reporter=reporter, reported=reported, device=device,
         )  # fmt: skip
 
     @property
@@ -143,6 +148,7 @@ class SearchReport:
         config = self.config
         if self.reporter is not None:  # not in the run storage's key: B changes no run
             config = {**config, "report_metric": self.reporter.metric}
+        config = {**config, "device": self.device or "cpu"}  # nor is the device
         payload: dict[str, Any] = {"config": config}
         if self.interrupted:
             payload["interrupted"] = True

@@ -146,6 +146,8 @@ class ScoreRequest:
         num_classes: Classifier outputs (``None``: the data's).
         store: Score store of the engine.
         table: A proxy table's name or path (default: the one shipped for the space).
+        device: Where the engine computes (``"cpu"``, ``"cuda"``, ``"cuda:N"``; ``None``:
+            the CPU); stored scores are read whichever device wrote them.
     """
 
     space: SearchSpace
@@ -158,6 +160,7 @@ class ScoreRequest:
     num_classes: int | None = None
     store: StoreLike = True
     table: str | None = None
+    device: str | None = None
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,7 @@ class EngineSource:
                 num_classes=request.num_classes,
                 store=request.store,
                 progress=lambda done, total: bar.advance(),
+                device=request.device,
             )
         return pool, SourceInfo(batch.source)
 

@@ -129,6 +129,7 @@ def score_space(
     max_in_flight: int | None = None,
     progress: Callable[[int], None] | None = None,
     stop_after: int | None = None,
+    device: str | None = None,
 ) -> ScoreSpaceReport:
     """Score every architecture of ``archs`` with ``proxies`` into ``store``, skipping
     what is stored.
@@ -149,6 +150,9 @@ def score_space(
         progress: Called with the number of architectures just finished (scored
             architectures only; skipped ones are not reported).
         stop_after: Stop after scoring this many architectures (tests; a partial run).
+        device: Where each worker computes the proxies (``"cpu"``, ``"cuda"``,
+            ``"cuda:N"``; ``None``: the CPU). Not part of the store key (data, seed and
+            proxy version): a GPU's scores equal the CPU's up to float rounding.
 
     Returns:
         A :class:`ScoreSpaceReport`. On Ctrl-C the run stops, keeps what is stored and
@@ -174,6 +178,7 @@ def score_space(
         chunk_size=chunk_size,
         max_in_flight=max_in_flight,
         on_stored=tally.add_skipped,
+        device=device,
     )
     start = time.perf_counter()
     interrupted = _consume(stream, tally, progress, stop_after)

@@ -75,10 +75,17 @@ def score_arch(
     *,
     seed: int = 0,
     build_kwargs: Mapping[str, Any] | None = None,
+    device: str | None = None,
 ) -> ScoreResult:
     """Build ``arch`` (seeded by :func:`build_model`) and score it with the proxy engine.
 
     A model that cannot be built gives NaN for every proxy, with the reason.
+
+    Args:
+        device: Where the engine computes (``"cpu"``, ``"cuda"``, ``"cuda:N"``); ``None``
+            (default): the CPU, where models are built. Not part of the store key (that
+            is data, seed and proxy version): a GPU's scores equal the CPU's up to float
+            rounding.
     """
     specs = resolve_proxies(proxies)
     try:
@@ -92,7 +99,7 @@ def score_arch(
             result[spec.name] = math.nan
             result.reasons[spec.name] = reason
         return result
-    return score(model, batch, specs, seed=seed)
+    return score(model, batch, specs, seed=seed, device=device)
 
 
 def to_records(

@@ -15,16 +15,16 @@ Call signatures::
 
     score_archs(space, archs, proxies, batch, *, seed=0, build=None, cache_key=None,
                 build_kwargs=None, store=None, data=None, executor=None, progress=None,
-                chunk_size=64, max_in_flight=None) -> PoolScores
+                chunk_size=64, max_in_flight=None, device=None) -> PoolScores
 
     iter_scores(space, archs, proxies, batch, *, seed=0, build=None, cache_key=None,
                 build_kwargs=None, store=None, data=None, executor=None, chunk_size=64,
-                max_in_flight=None, on_stored=None) -> Iterator[ArchScores]
+                max_in_flight=None, on_stored=None, device=None) -> Iterator[ArchScores]
 
     stored_scores(store, space_key, archs, proxies, *, data, seed) -> PoolScores
 
     score_arch_stored(store, space, arch, batch, proxies, *, seed=0, build_kwargs=None,
-                      data=None) -> (ScoreResult, from_store)
+                      data=None, device=None) -> (ScoreResult, from_store)
 
 * ``space``: a :class:`~nasrank.spaces.base.SearchSpace` (models are
   ``space.build(arch, **build_kwargs)``, stored under ``space.name``), or ``None`` with
@@ -36,6 +36,10 @@ Call signatures::
 * ``executor``: an :class:`~nasrank.store.executors.Executor`; ``None`` computes in this
   process, one architecture after the other, without touching torch's thread count.
 * ``progress(done, total)``: called after each distinct architecture (stored or computed).
+* ``device``: where the proxy engine computes, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+  (``None``: the CPU, as ``"cpu"``); each worker moves its models there. The device is
+  not part of the store key, which is the data, the seed and the proxy version: a GPU's
+  scores equal the CPU's up to float rounding, so either may fill a store for the other.
 
 :class:`PoolScores` gives ``result[arch]`` (an :class:`ArchScores`: scores, NaN reasons,
 seconds, which proxies came from the store) and ``result.matrix()`` -- a ``(len(archs),
@@ -123,13 +127,15 @@ class ScoreJob:
 
     Workers receive the batch itself (pickled once per worker), so every worker -- local
     or on another machine -- scores exactly the same data. A failed build gives NaN
-    with the reason (see :func:`~nasrank.store.score_arch`).
+    with the reason (see :func:`~nasrank.store.score_arch`). ``device`` is a string
+    (``"cpu"``, ``"cuda:1"``; ``None``: the CPU), so the job pickles without CUDA state.
     """
 
     space: str
     batch: Batch | None
     seed: int
     build_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    device: str | None = None
 
     def setup(self) -> None:
         object.__setattr__(self, "_space", get_space(self.space))
@@ -147,14 +153,20 @@ class ScoreJob:
             space = self._space  # type: ignore[attr-defined]
         t0 = time.perf_counter()
         result = score_arch(
-            space, arch, self.batch, list(proxies), seed=self.seed, build_kwargs=self.build_kwargs
+            space,
+            arch,
+            self.batch,
+            list(proxies),
+            seed=self.seed,
+            build_kwargs=self.build_kwargs,
+            device=self.device,
         )
         return ArchOutcome(
             dict(result), dict(result.reasons), dict(result.seconds), time.perf_counter() - t0
         )
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("space", "batch", "seed", "build_kwargs")}
+        return {k: getattr(self, k) for k in ("space", "batch", "seed", "build_kwargs", "device")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for k, v in state.items():
@@ -166,13 +178,15 @@ class BuildJob:
     """Work item runner of a custom space: ``build(arch)`` under :func:`arch_seed`
     ``(seed, key, arch)``, then the proxy engine. Picklable when ``build`` is.
 
-    A failing ``build`` raises (custom builders report their own errors).
+    A failing ``build`` raises (custom builders report their own errors). ``device``:
+    as :class:`ScoreJob`'s, a string.
     """
 
     build: Callable[[str], nn.Module]
     key: str
     batch: Batch | None
     seed: int
+    device: str | None = None
 
     def setup(self) -> None:
         """Nothing to prepare (the proxies register when this module is imported)."""
@@ -185,7 +199,7 @@ class BuildJob:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(arch_seed(self.seed, self.key, arch))
             model = self.build(arch)
-        result = score(model, self.batch, list(proxies), seed=self.seed)
+        result = score(model, self.batch, list(proxies), seed=self.seed, device=self.device)
         return ArchOutcome(
             dict(result), dict(result.reasons), dict(result.seconds), time.perf_counter() - t0
         )
@@ -349,22 +363,24 @@ def _make_plan(
     build_kwargs: Mapping[str, Any] | None,
     store: ScoreStore | None,
     data: str | None,
+    device: str | None = None,
 ) -> _Plan:
     specs = resolve_proxies(proxies)
     kwargs = dict(build_kwargs or {})
+    device = None if device is None else str(device)  # a string: jobs are pickled
     job: Job
     if build is None:
         if space is None:
             raise ValueError("the scoring service needs a search space or build=")
         key: str | None = space.name
-        job = ScoreJob(space.name, batch, seed, kwargs).bind(space)
+        job = ScoreJob(space.name, batch, seed, kwargs, device).bind(space)
     else:
         if space is not None or kwargs:
             raise ValueError("give a search space (with build_kwargs) or build=, not both")
         if store is not None and cache_key is None:
             raise ValueError("storing the scores of a custom build needs cache_key=")
         key = cache_key
-        job = BuildJob(build, cache_key or "custom", batch, seed)
+        job = BuildJob(build, cache_key or "custom", batch, seed, device)
     data = data if data is not None else data_key(batch, kwargs)
     return _Plan(specs, [s.name for s in specs], key, data, seed, store, job)
 
@@ -486,6 +502,7 @@ def iter_scores(
     chunk_size: int = 64,
     max_in_flight: int | None = None,
     on_stored: Callable[[ArchScores], None] | None = None,
+    device: str | None = None,
 ) -> Iterator[ArchScores]:
     """Stream the scores of ``archs``, computing only what ``store`` lacks.
 
@@ -495,7 +512,7 @@ def iter_scores(
 
     Args:
         space, proxies, batch, seed, build, cache_key, build_kwargs, store, data,
-            executor: See the module docstring.
+            executor, device: See the module docstring.
         chunk_size: Architectures per store lookup.
         max_in_flight: Architectures given to ``executor`` and not yet back.
         on_stored: Takes each fully stored architecture as soon as it is read (then it
@@ -515,6 +532,7 @@ def iter_scores(
         build_kwargs=build_kwargs,
         store=store,
         data=data,
+        device=device,
     )
     return _stream(plan, archs, executor, chunk_size, max_in_flight, on_stored)
 
@@ -535,6 +553,7 @@ def score_archs(
     progress: Progress | None = None,
     chunk_size: int = 64,
     max_in_flight: int | None = None,
+    device: str | None = None,
 ) -> PoolScores:
     """Scores of every architecture of ``archs`` (see the module docstring).
 
@@ -551,6 +570,7 @@ def score_archs(
         build_kwargs=build_kwargs,
         store=store,
         data=data,
+        device=device,
     )
     unique = list(dict.fromkeys(archs))
     by_arch: dict[str, ArchScores] = {}
@@ -602,6 +622,7 @@ def score_arch_stored(
     seed: int = 0,
     build_kwargs: Mapping[str, Any] | None = None,
     data: str | None = None,
+    device: str | None = None,
 ) -> tuple[ScoreResult, list[str]]:
     """:func:`~nasrank.store.score_arch`, reading what ``store`` has and writing what it
     lacks (:func:`score_archs` of one architecture).
@@ -610,6 +631,8 @@ def score_arch_stored(
         store: The store, or ``None`` (then this is :func:`~nasrank.store.score_arch`).
         data: The store key of the data (default :func:`~nasrank.store.data_key` of the
             batch).
+        device: Where computed scores are computed (see the module docstring; not part
+            of the store key: stored scores are read whichever device wrote them).
 
     Returns:
         ``(result, from_store)``: the scores, reasons and seconds (stored ones as if just
@@ -617,9 +640,20 @@ def score_arch_stored(
     """
     specs = resolve_proxies(proxies)
     if store is None:
-        return score_arch(space, arch, batch, specs, seed=seed, build_kwargs=build_kwargs), []
+        result = score_arch(
+            space, arch, batch, specs, seed=seed, build_kwargs=build_kwargs, device=device
+        )
+        return result, []
     scores = score_archs(
-        space, [arch], specs, batch, seed=seed, build_kwargs=build_kwargs, store=store, data=data
+        space,
+        [arch],
+        specs,
+        batch,
+        seed=seed,
+        build_kwargs=build_kwargs,
+        store=store,
+        data=data,
+        device=device,
     )[arch]
     return _as_result(scores, specs, seed, batch), list(scores.from_store)
 

@@ -87,6 +87,11 @@ NOT_BENCHMARKS = [
     ":", "nb201-analog:x", "suite-zero:/proc", "table:FOREIGN", "nbnlp:", "nbbert:/nope",
     "suite-zero:STORE_KIND", "a" * 300,
 ]
+NOT_DEVICES = [
+    "", " ", "tpu", "gpu", "mps", "cuda:", "cuda:x", "cuda:-1", "cuda:1.5", "cuda:0:0",
+    "cpu:0", "cuda0", "cuda 0", "cuda:\u0661", "None", "auto", "--", "cuda,cpu", "\x00",
+    "cuda:99",
+]
 
 # ---- files of the wrong kind ------------------------------------------------------------------
 
@@ -257,6 +262,9 @@ def _cases() -> Iterator[tuple[str, str, str]]:
     for command in ("correlate", "search", "predict-eval"):
         for value in NOT_BENCHMARKS:
             yield command, "--benchmark", value
+    for command in ("score", "score-space", "correlate", "search"):
+        for value in NOT_DEVICES:
+            yield command, "--device", value
 
 
 @pytest.mark.parametrize(("command", "option", "value"), list(_cases()))
@@ -342,5 +350,5 @@ def test_bad_output_path_is_refused_before_work(
 
 def test_each_family_has_at_least_20_values() -> None:
     for family in (NOT_INTEGERS, NOT_SEEDS, NOT_FLOATS, NOT_NAMES, NOT_PROXIES, NOT_DATA,
-                   NOT_BENCHMARKS, BAD_OUTPUTS, WRONG_FILES):
+                   NOT_BENCHMARKS, NOT_DEVICES, BAD_OUTPUTS, WRONG_FILES):
         assert len(family) >= 20 and len(set(family)) == len(family)
