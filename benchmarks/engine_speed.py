@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from scipy.stats import spearmanr
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -55,6 +58,24 @@ def child(repo: Path, archs: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def agreement(this: list[dict], against: list[dict]) -> dict:
+    """Per proxy: architectures with bit-identical scores, the largest relative
+    difference, and the Spearman correlation of the two checkouts' scores."""
+    out = {}
+    for name in this[0]:
+        pairs = [(a.get(name), b.get(name)) for a, b in zip(this, against)]
+        finite = [(a, b) for a, b in pairs if a is not None and b is not None]
+        rel = [abs(a - b) / max(abs(a), abs(b), 1e-300) for a, b in finite]
+        rho = spearmanr(*zip(*finite)).statistic if len(finite) > 2 else math.nan
+        out[name] = {
+            "identical": sum(a == b for a, b in pairs),
+            "both_nan": sum(a is None and b is None for a, b in pairs),
+            "max_rel_diff": max(rel, default=0.0),
+            "spearman": None if rho != rho else float(rho),
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--against", type=Path, required=True, help="the other checkout")
@@ -76,6 +97,7 @@ def main() -> None:
         "median_s_per_arch": medians,
         "ratio_this_over_against": medians["this"] / medians["against"],
         "archs_with_identical_scores": same,
+        "per_proxy": agreement(runs["this"][0]["scores"], runs["against"][0]["scores"]),
         "scores_this": runs["this"][0]["scores"],
         "scores_against": runs["against"][0]["scores"],
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -101,6 +102,10 @@ def _check_before_work(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    # OpenMP threads that sleep when idle instead of spinning: under contention for the
+    # cores spinning threads made scoring several times slower (docs/BENCHMARKS.md);
+    # read when torch loads, so only here, before any command imports it
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from nasrank.errors import NasrankError
 
     parser = _build_parser()

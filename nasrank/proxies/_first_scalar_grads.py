@@ -164,15 +164,21 @@ def _row_backwards(
     if not used or not rows.requires_grad:
         return jac
     outs = [c.out for c in used]
+    # the input side of each derivative does not depend on the row: computed once
+    factors = [_input_factor(c.module, c.inp.detach()) for c in used]
+    targets = [
+        (column.get((id(c.module), "weight")), column.get((id(c.module), "bias"))) for c in used
+    ]
     for k in range(r):
         grads = torch.autograd.grad(rows[:, k].sum(), outs, retain_graph=True, allow_unused=True)
-        for c, g in zip(used, grads):
+        for c, g, factor, (jw, jb) in zip(used, grads, factors, targets):
             if g is None:
                 continue
-            for attr, value in _contributions(c.module, c.inp.detach(), g).items():
-                j = column.get((id(c.module), attr))
-                if j is not None:
-                    jac[:, k, j] += value.to(torch.float64)
+            g0 = _first_output(c.module, g)
+            if jw is not None:
+                jac[:, k, jw] += _per_sample(g0 * factor).to(torch.float64)
+            if jb is not None:
+                jac[:, k, jb] += _per_sample(g0).to(torch.float64)
     return jac
 
 
@@ -195,20 +201,31 @@ def _checked(
     return [done[j] for j in keep], jac[:, :, keep]
 
 
-def _contributions(mod: nn.Module, x: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-sample ``(N,)`` derivative of the row by each of ``mod``'s first scalars, from
-    the layer's input ``x`` and the row's gradient ``g`` at its output."""
-    n = g.shape[0]
-    per_sample = lambda t: t.reshape(n, -1).sum(1)  # noqa: E731
+def _per_sample(t: torch.Tensor) -> torch.Tensor:
+    return t.reshape(t.shape[0], -1).sum(1)
+
+
+def _input_factor(mod: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """What multiplies the output gradient in the derivative by the first weight scalar:
+    the input element ``w[0, ...]`` reads (linear, convolution), the positions holding
+    token 0 (embedding), the normalised input (norm layers)."""
     if isinstance(mod, nn.Linear):
-        return {"weight": per_sample(g[..., 0] * x[..., 0]), "bias": per_sample(g[..., 0])}
+        return x[..., 0]
     if isinstance(mod, _CONV):
-        return {"weight": per_sample(g[:, 0] * _conv_tap(mod, x)), "bias": per_sample(g[:, 0])}
+        return _conv_tap(mod, x)
     if isinstance(mod, nn.Embedding):
-        hits = (x == 0).to(g.dtype) if mod.padding_idx != 0 else torch.zeros_like(x, dtype=g.dtype)
-        return {"weight": per_sample(g[..., 0] * hits)}
-    x_hat, g0 = _normalised_first(mod, x, g)
-    return {"weight": per_sample(g0 * x_hat), "bias": per_sample(g0)}
+        return (x == 0).float() if mod.padding_idx != 0 else torch.zeros(x.shape, device=x.device)
+    return _normalised_first(mod, x)
+
+
+def _first_output(mod: nn.Module, g: torch.Tensor) -> torch.Tensor:
+    """The output gradient at the element the first weight scalar and bias act on."""
+    if isinstance(mod, (nn.Linear, nn.Embedding)):
+        return g[..., 0]
+    if isinstance(mod, nn.LayerNorm):
+        lead = g.shape[: g.dim() - len(mod.normalized_shape)]
+        return g.reshape(*lead, -1)[..., 0]
+    return g[:, 0]
 
 
 def _conv_tap(mod: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -225,17 +242,12 @@ def _conv_tap(mod: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return conv(x0, tap, None, mod.stride, padding, mod.dilation)[:, 0]
 
 
-def _normalised_first(
-    mod: nn.Module, x: torch.Tensor, g: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The normalised input and the gradient at the element a norm layer's first scale
-    and shift act on."""
-    x = x.detach()
+def _normalised_first(mod: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The normalised input at the element a norm layer's first scale acts on."""
     if isinstance(mod, nn.LayerNorm):
         lead = x.shape[: x.dim() - len(mod.normalized_shape)]
-        x_hat = F.layer_norm(x, mod.normalized_shape, eps=mod.eps)
-        return x_hat.reshape(*lead, -1)[..., 0], g.reshape(*lead, -1)[..., 0]
+        return F.layer_norm(x, mod.normalized_shape, eps=mod.eps).reshape(*lead, -1)[..., 0]
     if isinstance(mod, nn.GroupNorm):
-        return F.group_norm(x, mod.num_groups, eps=mod.eps)[:, 0], g[:, 0]
+        return F.group_norm(x, mod.num_groups, eps=mod.eps)[:, 0]
     mean, var = mod.running_mean[0], mod.running_var[0]
-    return (x[:, 0] - mean) / torch.sqrt(var + mod.eps), g[:, 0]
+    return (x[:, 0] - mean) / torch.sqrt(var + mod.eps)

@@ -68,7 +68,16 @@ def fisher_information(ctx: ProxyContext) -> FisherInfo:
 
 
 def fisher_from_jacobians(jac: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """``1/N sum_n sum_s J^T (diag(p) - p p^T) J`` in float64.
+    """``1/N sum_n sum_s J^T (diag(p) - p p^T) J`` in float64, as a sum of outer products.
+
+    ``J^T (diag(p) - p p^T) J = sum_k p_k d_k d_k^T`` with ``d_k = J_k - sum_j p_j J_j``
+    the deviation of logit ``k``'s row from the ``p``-weighted mean row, each ``d_k``
+    formed as ``sum_j p_j (J_k - J_j)``. Expanding it instead (``sum p J^2 - (sum p J)^2``)
+    cancels catastrophically when ``p`` is nearly one-hot -- NB-201 networks in eval mode
+    at initialisation often have logits hundreds apart -- leaving rounding noise larger
+    than the matrix (negative diagonal entries, and spectra that changed with the order
+    of a convolution's sums); this form is positive semi-definite and accurate to rounding
+    of its terms.
 
     Shapes:
         ``jac`` ``(N, K, S, P)`` (d logit / d weight), ``logits`` ``(N, K, S)`` ->
@@ -76,11 +85,12 @@ def fisher_from_jacobians(jac: torch.Tensor, logits: torch.Tensor) -> torch.Tens
     """
     j = jac.to(torch.float64)
     p = torch.softmax(logits.to(torch.float64), dim=1)  # (N, K, S)
-    a = j * p.sqrt().unsqueeze(-1)
-    term1 = torch.einsum("nksp,nksq->pq", a, a)
-    b = torch.einsum("nksp,nks->nsp", j, p)
-    term2 = torch.einsum("nsp,nsq->pq", b, b)
-    f = (term1 - term2) / j.shape[0]
+    f = j.new_zeros(j.shape[-1], j.shape[-1])
+    for k in range(j.shape[1]):
+        d = (p.unsqueeze(-1) * (j[:, k : k + 1] - j)).sum(1)  # (N, S, P)
+        a = d * p[:, k].sqrt().unsqueeze(-1)
+        f += torch.einsum("nsp,nsq->pq", a, a)
+    f = f / j.shape[0]
     return (f + f.T) / 2
 
 

@@ -135,7 +135,9 @@ def deterministic(seed: int, device: torch.device | None = None) -> Iterator[Non
     """Seed torch's RNG and enable deterministic algorithms, only inside the block.
 
     The CPU (and, for a CUDA ``device``, that device's) RNG state, the deterministic-
-    algorithms switch and the cuDNN flags are restored on exit.
+    algorithms switch and the cuDNN flags are restored on exit. New tensors are not
+    filled with NaN (the deterministic mode's default): every kernel the passes run writes
+    its outputs, and the filling was a fifth of the Fisher pass's time.
     """
     cuda = device is not None and device.type == "cuda"
     devices = [device.index if device.index is not None else torch.cuda.current_device()] if (
@@ -144,14 +146,17 @@ def deterministic(seed: int, device: torch.device | None = None) -> Iterator[Non
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     prev_cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    prev_fill = torch.utils.deterministic.fill_uninitialized_memory
     with torch.random.fork_rng(devices=devices):
         reseed(seed, device)
         torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.utils.deterministic.fill_uninitialized_memory = False
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
         try:
             yield
         finally:
             torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
+            torch.utils.deterministic.fill_uninitialized_memory = prev_fill
             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = prev_cudnn
 
 

@@ -78,6 +78,7 @@ def _spectrum(ctx: ProxyContext) -> tuple[torch.Tensor, int]:
     needs_grad=True,
     group="fisher_info",
     requires={"fisher_info"},
+    version="2",
 )
 def vkdnw(ctx: ProxyContext) -> float:
     """VKDNW (Tybl & Neumann, "Training-free Neural Architecture Search through Variance
@@ -107,6 +108,7 @@ def vkdnw(ctx: ProxyContext) -> float:
     needs_grad=True,
     group="fisher_info",
     requires={"fisher_info"},
+    version="2",
 )
 def vkdnw_single(ctx: ProxyContext) -> float:
     """VKDNW_single (Tybl & Neumann, "Training-free Neural Architecture Search through

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from nasrank.spaces._pooling import AvgPool2d
+
 __all__ = ["DartsNetwork", "DartsCell", "DartsCellPair", "AuxiliaryHead", "make_op"]
 
 
@@ -117,7 +119,7 @@ def make_op(
         pool: nn.Module = (
             nn.MaxPool2d(3, stride=stride, padding=1)
             if name == "max_pool_3x3"
-            else nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+            else AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
         )
         return nn.Sequential(pool, nn.BatchNorm2d(channels, affine=False)) if pool_bn else pool
     if name == "skip_connect":
@@ -245,7 +247,7 @@ class AuxiliaryHead(nn.Module):
         super().__init__()
         self.features = nn.Sequential(
             nn.ReLU(inplace=False),
-            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
+            AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
             nn.Conv2d(channels, 128, 1, bias=False),
             nn.BatchNorm2d(128),
             nn.ReLU(inplace=False),

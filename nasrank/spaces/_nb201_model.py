@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from nasrank.spaces._pooling import AvgPool2d
+
 __all__ = ["NB201Network", "make_op"]
 
 
@@ -48,7 +50,7 @@ def make_op(name: str, channels: int) -> nn.Module:
     if name == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3, 1, 1)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
     raise ValueError(f"unknown NB-201 operation {name!r}")
 
 
@@ -82,7 +84,7 @@ class ResidualReduction(nn.Module):
         self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
         self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
         self.downsample = nn.Sequential(
-            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+            AvgPool2d(kernel_size=2, stride=2, padding=0),
             nn.Conv2d(c_in, c_out, kernel_size=1, stride=1, padding=0, bias=False),
         )
 

@@ -272,3 +272,14 @@ def test_predict_eval_threads_and_data_checks(nb201_table, tmp_path, capsys):
     assert main([*base, "--threads", "1", "--json", str(out)]) == 0
     payload = json.loads(out.read_text())
     assert payload["threads"] == 1 and payload["data"] is None  # no zc-engine features
+
+
+def test_openmp_threads_wait_passively_unless_the_user_says_otherwise(monkeypatch, capsys):
+    import os
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert main(["spaces"]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert main(["spaces"]) == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

@@ -184,9 +184,11 @@ def test_global_rng_and_deterministic_flags_are_restored():
     torch.manual_seed(123)
     state = torch.get_rng_state()
     det = torch.are_deterministic_algorithms_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
     score(model, b, ["zen", "gradsign", "nwot"], seed=7)
     assert torch.equal(torch.get_rng_state(), state)
     assert torch.are_deterministic_algorithms_enabled() == det
+    assert torch.utils.deterministic.fill_uninitialized_memory == fill
 
 
 def test_seed_changes_only_random_proxies():

@@ -88,6 +88,33 @@ def test_fisher_from_jacobians_is_the_expected_outer_product_of_score_vectors():
     torch.testing.assert_close(fisher_from_jacobians(jac, logits), expected / 5)
 
 
+def test_fisher_from_jacobians_is_accurate_when_the_softmax_is_nearly_one_hot():
+    """Logits 30-60 apart and derivatives ~1e5 (an NB-201 network in eval mode at
+    initialisation): the FIM is ~1e-3 of what expanding sum p J^2 - (sum p J)^2 would
+    cancel from ~1e10; against exact rational arithmetic on the same float64 inputs."""
+    from fractions import Fraction
+
+    g = torch.Generator().manual_seed(1)
+    jac = 1e5 * torch.randn(3, 3, 1, 2, generator=g, dtype=torch.float64)
+    logits = torch.tensor([[0.0, -30.0, -60.0], [-45.0, 0.0, -30.0], [-30.0, -50.0, 0.0]],
+                          dtype=torch.float64).unsqueeze(-1)  # fmt: skip
+    p = torch.softmax(logits, dim=1)
+    exact = [[Fraction(0)] * 2 for _ in range(2)]
+    for n in range(3):
+        pn = [Fraction(float(v)) for v in p[n, :, 0]]
+        pn = [v / sum(pn) for v in pn]  # a distribution exactly (float64's sums to 1 +- eps)
+        jn = [[Fraction(float(v)) for v in jac[n, k, 0]] for k in range(3)]
+        mean = [sum(pn[k] * jn[k][a] for k in range(3)) for a in range(2)]
+        for a in range(2):
+            for b in range(2):
+                second = sum(pn[k] * jn[k][a] * jn[k][b] for k in range(3))
+                exact[a][b] += (second - mean[a] * mean[b]) / 3
+    want = torch.tensor([[float(v) for v in row] for row in exact], dtype=torch.float64)
+    got = fisher_from_jacobians(jac, logits)
+    torch.testing.assert_close(got, want, rtol=1e-9, atol=0.0)
+    assert torch.linalg.eigvalsh(got).min() >= 0.0
+
+
 def _reference_fisher(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """The FIM of the first scalars, by one autograd call per sample and class."""
     model = model.eval()
