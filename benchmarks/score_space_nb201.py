@@ -12,7 +12,8 @@ Modes:
   into another store killed with SIGKILL once ``--kill-after`` architectures are stored,
   then restarted to completion; the two stores must hold identical scores.
 * ``throughput`` -- the same pool scored by 1 worker and by 2 workers (``--threads`` each),
-  fresh stores: architectures per second, and identical scores.
+  fresh stores: architectures per second, and identical scores. With ``--same-cores``
+  the two runs use the same cores: 1 worker x 2 threads against 2 workers x 1 thread.
 * ``ray`` -- the same pool scored by the local process pool and by the Ray executor (a local
   Ray instance, ``--workers`` actors), fresh stores: identical scores, and the wall times.
 
@@ -70,6 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=None, help="full/kill/ray: workers (default 1, 2, 2)"
     )
     p.add_argument("--threads", type=int, default=1, help="torch threads per worker (default 1)")
+    p.add_argument(
+        "--same-cores", action="store_true", help="throughput: 1 x 2 threads vs 2 x 1 thread"
+    )
     p.add_argument(
         "--store", type=Path, help="full: the store (default results/nb201_cifar10.sqlite)"
     )
@@ -311,6 +315,9 @@ def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     stores = {w: work / f"w{w}.sqlite" for w in (1, 2)}
     for workers, store in stores.items():
         extra = ["--workers", str(workers)]
+        if args.same_cores:  # the later --threads wins
+            extra += ["--threads", str(3 - workers)]
+            out["threads"] = "2 x 1 worker / 1 x 2 workers"
         out[f"workers_{workers}"] = _measured_run(base, extra, store, f"{workers}-worker run")
     out["speedup"] = out["workers_2"]["archs_per_second"] / out["workers_1"]["archs_per_second"]
     out["identical"] = _rows(stores[1]) == _rows(stores[2])

@@ -209,12 +209,18 @@ def cli_threads(args: argparse.Namespace, *, workers: int = 1) -> int:
 
 @contextmanager
 def torch_threads(threads: int) -> Iterator[int]:
-    """Run the body with ``threads`` torch threads (the previous count restored after);
-    yields ``torch.get_num_threads()`` as set."""
+    """Run the body with ``threads`` torch threads (the previous count restored after)
+    and one inter-op thread (the passes run one after another; torch allows setting it
+    only once per process, before any parallel work); yields ``torch.get_num_threads()``
+    as set."""
     import torch
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set in this process, or parallel work already started
+        pass
     try:
         yield torch.get_num_threads()
     finally:

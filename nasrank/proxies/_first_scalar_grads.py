@@ -14,8 +14,8 @@ In eval mode the samples of a batch do not interact (batch norm uses its running
 statistics), so the gradient of ``sum_n z_{n r}`` at a layer's output is, sample by sample,
 the gradient of each sample's own logit: one backward per logit row gives every sample's
 derivatives. :func:`first_scalar_jacobians` runs them for the layers it knows
-(:data:`SUPPORTED`), checks each parameter's batch sum against autograd's gradient of the
-same sum, and returns the parameters it could not do (other layer types, shared
+(:data:`SUPPORTED`), checks each parameter's batch sum for the first row against autograd's
+gradient of that sum (taken in the same backward), and returns the parameters it could not do (other layer types, shared
 weights, inputs changed in place, a mismatch) for the caller's generic path.
 """
 
@@ -84,8 +84,9 @@ def first_scalar_jacobians(
     called = {id(c.module) for c in calls}
     done = [nm for nm in names if nm in owners and id(owners[nm][0]) in called - bad]
     calls = [c for c in calls if id(c.module) not in bad]
-    jac = _row_backwards(rows, calls, owners, done)
-    done, jac = _checked(model, rows, done, jac)
+    params = [model.get_parameter(nm) for nm in done]
+    jac, first_row_grads = _row_backwards(rows, calls, owners, done, params)
+    done, jac = _checked(done, jac, first_row_grads)
     rest = [nm for nm in names if nm not in done]
     k = z.shape[1] if z.dim() > 1 else 1
     return FirstScalarJacobians(
@@ -154,24 +155,31 @@ def _row_backwards(
     calls: list[_Call],
     owners: dict[str, tuple[nn.Module, str]],
     done: list[str],
-) -> torch.Tensor:
-    """``(N, R, len(done))``: one backward of ``sum_n z_{n r}`` per row ``r``."""
+    params: list[nn.Parameter],
+) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
+    """``(N, R, len(done))``: one backward of ``sum_n z_{n r}`` per row ``r``; and, from
+    the first row's backward, autograd's gradient of that row's sum by ``params`` (what
+    :func:`_checked` compares the first row's derivatives with)."""
     n, r = rows.shape
     column = {(id(owners[nm][0]), owners[nm][1]): j for j, nm in enumerate(done)}
     owning = {module_id for module_id, _ in column}
     used = [c for c in calls if id(c.module) in owning]
     jac = torch.zeros(n, r, len(done), dtype=torch.float64)
-    if not used or not rows.requires_grad:
-        return jac
+    if not rows.requires_grad:
+        return jac, (None,) * len(params)
     outs = [c.out for c in used]
     # the input side of each derivative does not depend on the row: computed once
     factors = [_input_factor(c.module, c.inp.detach()) for c in used]
     targets = [
         (column.get((id(c.module), "weight")), column.get((id(c.module), "bias"))) for c in used
     ]
-    for k in range(r):
-        grads = torch.autograd.grad(rows[:, k].sum(), outs, retain_graph=True, allow_unused=True)
-        for c, g, factor, (jw, jb) in zip(used, grads, factors, targets):
+    first_row_grads: tuple[torch.Tensor | None, ...] = ()
+    for k in range(r if outs else 1):  # no hooked call: only the check's gradients
+        wrt = outs + params if k == 0 else outs
+        grads = torch.autograd.grad(rows[:, k].sum(), wrt, retain_graph=True, allow_unused=True)
+        if k == 0:
+            grads, first_row_grads = grads[: len(outs)], grads[len(outs) :]
+        for g, factor, (jw, jb), c in zip(grads, factors, targets, used):
             if g is None:
                 continue
             g0 = _first_output(c.module, g)
@@ -179,23 +187,19 @@ def _row_backwards(
                 jac[:, k, jw] += _per_sample(g0 * factor).to(torch.float64)
             if jb is not None:
                 jac[:, k, jb] += _per_sample(g0).to(torch.float64)
-    return jac
+    return jac, first_row_grads
 
 
 def _checked(
-    model: nn.Module, rows: torch.Tensor, done: list[str], jac: torch.Tensor
+    done: list[str], jac: torch.Tensor, first_row_grads: tuple[torch.Tensor | None, ...]
 ) -> tuple[list[str], torch.Tensor]:
-    """Keep the parameters whose derivatives, summed over samples and rows, equal
-    autograd's gradient of the summed logits at their first scalar."""
-    if not done or not rows.requires_grad:
-        return done, jac
-    params = [model.get_parameter(nm) for nm in done]
-    grads = torch.autograd.grad(rows.sum(), params, retain_graph=True, allow_unused=True)
+    """Keep the parameters whose first-row derivatives, summed over samples, equal
+    autograd's gradient of the first row's sum at their first scalar."""
     keep = []
-    for j, g in enumerate(grads):
+    for j, g in enumerate(first_row_grads):
         want = 0.0 if g is None else float(g.reshape(-1)[0])
-        got = float(jac[:, :, j].sum())
-        scale = max(abs(want), float(jac[:, :, j].abs().sum()), 1e-12)
+        got = float(jac[:, 0, j].sum())
+        scale = max(abs(want), float(jac[:, 0, j].abs().sum()), 1e-12)
         if abs(got - want) <= CHECK_RTOL * scale:
             keep.append(j)
     return [done[j] for j in keep], jac[:, :, keep]
