@@ -4,7 +4,10 @@ Child processes alternate between this checkout and ``--against`` (e.g. a ``git 
 of an older commit), ``--rounds`` times each, so both see the same machine load. Each
 child scores the same ``--archs`` NB-201 architectures (seeded sample; per-architecture
 seed as the scoring service uses) with every registered proxy on a seeded synthetic
-CIFAR-sized batch, on one torch thread, and reports the median seconds per architecture.
+CIFAR-sized batch, on one torch thread, and reports the median seconds per architecture
+and, per proxy, how many architectures got bit-identical scores from the two checkouts,
+the largest relative difference and the Spearman correlation between them
+(``--proxies`` restricts the set).
 
     git worktree add /tmp/nasrank-old <old-commit>
     python benchmarks/engine_speed.py --against /tmp/nasrank-old --json results/engine_speed.json
@@ -38,7 +41,7 @@ from nasrank.store import build_model
 space = get_space("nb201")
 archs = [space.sample(seed=i) for i in range(int(sys.argv[2]))]
 batch = load_batch("synthetic", batch_size=64, seed=0)
-proxies = [p for p in PROXIES.names()]
+proxies = sys.argv[3].split(",") if len(sys.argv) > 3 else list(PROXIES.names())
 times, values = [], []
 for arch in archs:
     model = build_model(space, arch, seed=0, num_classes=10)
@@ -50,9 +53,10 @@ print(json.dumps({"median_s": statistics.median(times), "times": times, "scores"
 """
 
 
-def child(repo: Path, archs: int) -> dict:
+def child(repo: Path, archs: int, proxies: str | None = None) -> dict:
+    extra = [proxies] if proxies else []
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(repo), str(archs)],
+        [sys.executable, "-c", CHILD, str(repo), str(archs), *extra],
         capture_output=True, text=True, check=True, env={"OMP_NUM_THREADS": "1", "PATH": ""},
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -81,12 +85,13 @@ def main() -> None:
     ap.add_argument("--against", type=Path, required=True, help="the other checkout")
     ap.add_argument("--archs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--proxies", default=None, help="comma-separated (default: all)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     runs: dict[str, list[dict]] = {"this": [], "against": []}
     for r in range(args.rounds):
         for label, repo in (("against", args.against), ("this", REPO)):
-            runs[label].append(child(repo, args.archs))
+            runs[label].append(child(repo, args.archs, args.proxies))
             print(f"round {r + 1} {label}: median {runs[label][-1]['median_s']:.3f} s/arch",
                   flush=True)  # fmt: skip
     medians = {k: statistics.median(x["median_s"] for x in v) for k, v in runs.items()}
