@@ -270,9 +270,12 @@ def check_device(device: str | None) -> None:
         )
 
 
-def add_executor_arguments(p: argparse.ArgumentParser, *, work: str, prefix: str = "") -> None:
+def add_executor_arguments(
+    p: argparse.ArgumentParser, *, work: str, prefix: str = "", threads_also: str = ""
+) -> None:
     """``--workers``, ``--threads``, ``--executor``, ``--address``: where ``work`` runs
-    (``prefix`` names the option they serve, e.g. ``"--train-top: "``)."""
+    (``prefix`` names the option they serve, e.g. ``"--train-top: "``; ``threads_also``
+    what else ``--threads`` sets, e.g. this process's own scoring)."""
     p.add_argument(
         "--workers",
         type=WORKERS,
@@ -283,8 +286,8 @@ def add_executor_arguments(p: argparse.ArgumentParser, *, work: str, prefix: str
         "--threads",
         type=WORKERS,
         default=None,
-        help=f"{prefix}torch threads per worker (default: $OMP_NUM_THREADS when set, else "
-        "torch's default; locally at most cores / workers; Ray: 1)",
+        help=f"{prefix}torch threads per worker{threads_also} (default: $OMP_NUM_THREADS "
+        "when set, else torch's default; locally at most cores / workers; Ray: 1)",
     )
     p.add_argument(
         "--executor",

@@ -53,8 +53,10 @@ from nasrank.cli._common import (
     add_executor_arguments,
     check_device,
     cli_executor,
+    cli_threads,
     int_arg,
     seed_arg,
+    torch_threads,
 )
 from nasrank.cli._output import print_note, print_table, progress, save_figure, write_json
 from nasrank.errors import NasrankError
@@ -209,7 +211,9 @@ def _add_training_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="--train-top: checkpoint each training every epoch; the same command resumes",
     )
-    add_executor_arguments(p, work="trainings", prefix="--train-top: ")
+    add_executor_arguments(
+        p, work="trainings", prefix="--train-top: ", threads_also=", and of the proxy scoring"
+    )
     p.add_argument(
         "--gpus-per-worker",
         type=float,
@@ -281,7 +285,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_device(args.device)
     try:
-        report = _plan(args).run(progress=progress, on_notice=_notice, on_update=update)
+        with torch_threads(cli_threads(args)):
+            report = _plan(args).run(progress=progress, on_notice=_notice, on_update=update)
     except PlanError as exc:
         raise UsageError(f"--{exc.option}: {exc.reason}") from None
     except TrainingWorkerFailed as exc:

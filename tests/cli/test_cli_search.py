@@ -392,3 +392,26 @@ def test_parse_seeds():
     assert parse_seeds("0..3") == [0, 1, 2, 3]
     assert parse_seeds("0,3,5") == [0, 3, 5]
     assert parse_seeds("0..2, 7") == [0, 1, 2, 7]
+
+
+def test_search_scores_with_the_threads_it_is_given(toy_table_csv, capsys, monkeypatch):
+    import torch
+
+    from nasrank.search import SearchPlan
+
+    seen, run = [], SearchPlan.run
+
+    def spy(self, **kwargs):
+        seen.append(torch.get_num_threads())
+        return run(self, **kwargs)
+
+    monkeypatch.setattr(SearchPlan, "run", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    argv = ["search", "--space", "nb201", "--benchmark", f"table:{toy_table_csv}",
+            "--method", "random", "--budget", "3", "--seeds", "0", "--threads", "1"]  # fmt: skip
+    try:
+        assert main(argv) == 0
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
