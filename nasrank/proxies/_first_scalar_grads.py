@@ -14,9 +14,10 @@ In eval mode the samples of a batch do not interact (batch norm uses its running
 statistics), so the gradient of ``sum_n z_{n r}`` at a layer's output is, sample by sample,
 the gradient of each sample's own logit: one backward per logit row gives every sample's
 derivatives. :func:`first_scalar_jacobians` runs them for the layers it knows
-(:data:`SUPPORTED`), checks each parameter's batch sum for the first row against autograd's
-gradient of that sum (taken in the same backward), and returns the parameters it could not do (other layer types, shared
-weights, inputs changed in place, a mismatch) for the caller's generic path.
+(:data:`SUPPORTED`), checks each parameter's batch sum for the first row against
+autograd's gradient of that sum (taken in the same backward), and returns the parameters
+it could not do (other layer types, shared weights, inputs changed in place, a mismatch)
+for the caller's generic path.
 """
 
 from __future__ import annotations
