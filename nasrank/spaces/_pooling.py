@@ -1,10 +1,11 @@
 """Average pooling as a depthwise convolution: the same numbers, several times faster on CPU.
 
 PyTorch's CPU ``avg_pool2d`` kernel for channels-first tensors is slow at the shapes NAS
-cells use (16-64 channels, 8-32 pixels): on NB-201 cells with 3x3 pooling it was about
-three quarters of a training step, forward and backward, where a depthwise convolution
-with a kernel of ones divided by the window's element count computes the same averages
-3-8x faster (``benchmarks/profile_passes.py``). :class:`AvgPool2d` is an
+cells use (16-64 channels, 8-32 pixels): on a pool-heavy NB-201 cell it was 77 % of a
+training step (``torch.profiler``), where a depthwise convolution with a kernel of ones
+divided by the window's element count computes the same averages with forward + backward
+1.8x (16 channels, 32x32), 4.2x (32, 16x16) and 5.9x (64, 8x8) faster (batch 64, 2
+threads; docs/BENCHMARKS.md, issue 22). :class:`AvgPool2d` is an
 ``nn.AvgPool2d`` (same arguments, same ``state_dict``, no parameters; parameter and FLOP
 counts treat it as the pooling it is) whose forward takes that route where it applies
 and is the plain pooling otherwise, and during ONNX export so that exported graphs keep
