@@ -18,6 +18,13 @@ batch, seed; each resumable)::
         --workers 1 --threads 2     # grasp peaks near 2 GiB: one worker keeps the job under 3 GB
     nasrank score-space $D --proxies wpca,hidden_covariance --workers 2 --threads 1
 
+Columns scored later (AZ-NAS's, issue 21) go into a store of their own and join the
+shipped ones (same data, seed and batch; ``nasrank.tables.join_tables`` refuses others)::
+
+    nasrank score-space $D --proxies az_expressivity,az_progressivity,az_trainability \
+        --workers 2 --threads 1
+    python benchmarks/ship_nb201_table.py --store runs/nb201_cifar10.sqlite --join nb201-cifar10
+
 Usage::
 
     python benchmarks/ship_nb201_table.py --store runs/nb201_cifar10.sqlite
@@ -58,6 +65,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
     p.add_argument("--command", help="the scoring command recorded in the metadata")
+    p.add_argument(
+        "--join",
+        metavar="TABLE",
+        help="keep this table's columns (a shipped name or NAME.npz, of the same run) and add "
+        "the store's beside them, e.g. --join nb201-cifar10 for columns scored later",
+    )
     p.add_argument("--json", type=Path, help="write the summary as JSON")
     return p.parse_args(argv)
 
@@ -201,7 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     from nasrank.benchmarks import load_benchmark
     from nasrank.metrics import kendall, spearman, top_k_precision
     from nasrank.store import ScoreStore
-    from nasrank.tables import export_table, load_table, stored_proxy_names, table_paths
+    from nasrank.tables import (
+        export_table,
+        join_tables,
+        load_table,
+        stored_proxy_names,
+        table_paths,
+    )
 
     store = ScoreStore(args.store, read_only=True)
     key = data_key_of(args, store)
@@ -216,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         f"--seed {args.seed} --proxies {','.join(proxies)} --pool all --store "
         f"{Path(args.store).name}"
     )
+    base = load_table(args.join) if args.join else None  # read before --out may replace it
+    if base is not None:
+        proxies = [p for p in proxies if p not in base.proxies]
+    scratch = args.out.with_name(args.out.stem + ".store.npz")  # the store's columns alone
     t0 = time.perf_counter()
     table = export_table(
         store,
@@ -223,11 +246,15 @@ def main(argv: list[str] | None = None) -> int:
         key,
         args.seed,
         proxies,
-        args.out,
+        args.out if base is None else scratch,
         data_spec=args.data,
         command=command,
         extra={"exported_by": "python benchmarks/ship_nb201_table.py"},
     )
+    if base is not None:
+        join_tables(base, table, name=args.out.stem).save(args.out)
+        for path in table_paths(scratch):
+            path.unlink()
     export_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     table = load_table(args.out)

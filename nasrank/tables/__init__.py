@@ -9,7 +9,8 @@ how many architectures it holds.
 * :class:`ProxyTable` -- ``.proxies``, ``.meta``, ``.scores(archs, proxies)``,
   ``.coverage`` / ``.complete`` / ``.check_complete()``, ``.describe()``;
 * :func:`export_table` -- write a table from a :class:`~nasrank.store.ScoreStore`
-  (``nasrank score-space ... --export-table PATH``, ``benchmarks/ship_nb201_table.py``).
+  (``nasrank score-space ... --export-table PATH``, ``benchmarks/ship_nb201_table.py``);
+* :func:`join_tables` -- the columns of two tables of the same run side by side.
 
 Usage::
 
@@ -21,6 +22,7 @@ Usage::
 """
 
 from nasrank.tables.export import export_table, stored_proxy_names
+from nasrank.tables.join import join_tables
 from nasrank.tables.table import (
     FORMAT,
     FORMAT_VERSION,
@@ -37,6 +39,7 @@ __all__ = [
     "ProxyTable",
     "available_tables",
     "export_table",
+    "join_tables",
     "load_table",
     "shipped_table_dir",
     "stored_proxy_names",

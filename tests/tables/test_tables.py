@@ -18,6 +18,7 @@ from nasrank.tables import (
     ProxyTable,
     available_tables,
     export_table,
+    join_tables,
     load_table,
     stored_proxy_names,
     table_paths,
@@ -251,3 +252,43 @@ def test_malformed_rows_are_refused():
         ProxyTable("o", "nb201", ["params"], np.zeros((1, 1)), {}, index=np.array([15625]))
     with pytest.raises(TableError, match="shape"):
         ProxyTable.from_arrays("s", "nb201", ALL[:2], ["params"], np.zeros((2, 2)))
+
+
+def _export(store, proxies, path, **kw):
+    return export_table(store, SPACE, DATA, kw.pop("seed", 0), proxies, path, **kw)
+
+
+def test_join_adds_columns_over_the_shared_rows(exported, tmp_path):
+    store, archs, base = exported
+    # a later job: flops for four of the six archs (two of them also lack a base row)
+    _fill(store, [archs[0], archs[2], archs[4], archs[5]], proxies=("flops",))
+    extra = _export(store, ["flops"], tmp_path / "x.npz", command="nasrank score-space flops")
+    joined = join_tables(base, extra, name="both")
+    assert joined.proxies == ("params", "nwot", "flops")
+    assert set(joined.archs) == {archs[0], archs[2], archs[4]}  # archs[5] has no nwot
+    for a in joined.archs:
+        want = [*base.scores([a])[0], *extra.scores([a])[0]]
+        np.testing.assert_array_equal(joined.scores([a])[0], want)
+    assert joined.meta["versions"] == {
+        p: PROXIES.get(p).store_version for p in ("params", "nwot", "flops")
+    }
+    assert joined.meta["commands"] == ["nasrank score-space ...", "nasrank score-space flops"]
+    npz, _ = joined.save(tmp_path / "both.npz")
+    again = load_table(npz)
+    assert again.meta["nan_counts"]["flops"] == int(np.isnan(extra.scores(again.archs)).sum())
+    np.testing.assert_array_equal(again.values, joined.values)
+
+
+def test_join_refuses_other_runs_and_shared_proxies(exported, tmp_path):
+    store, archs, base = exported
+    _fill(store, archs, proxies=("flops",), seed=1)
+    other_seed = _export(store, ["flops"], tmp_path / "s1.npz", seed=1)
+    with pytest.raises(TableError, match="different runs: seed 0 vs 1"):
+        join_tables(base, other_seed)
+    again = _export(store, ["nwot"], tmp_path / "n.npz")
+    with pytest.raises(TableError, match="both have nwot"):
+        join_tables(base, again)
+    _fill(store, [ALL[5]], proxies=("flops",))
+    elsewhere = _export(store, ["flops"], tmp_path / "e.npz", archs=[ALL[5]])
+    with pytest.raises(TableError, match="share no architecture"):
+        join_tables(base, elsewhere)
