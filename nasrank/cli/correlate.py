@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--metric", help="ground-truth metric (default: the benchmark's)")
     p.add_argument(
         "--proxies", default="all", help="comma-separated proxy names or 'all' (default)"
+    )
+    p.add_argument(
+        "--ensemble",
+        action="append",
+        metavar="SPEC",
+        help="also report this rank ensemble of proxies over the pool (repeatable): members "
+        "joined by '+', optional ':AGGREGATION' (mean, geometric, log_rank) and 'W*' weights, "
+        "e.g. meco+jacov+synflow:log_rank; its members are scored. The named ensembles "
+        "(label_free_ensemble, az_nas, vkdnw_agg) are reported whenever their members are",
     )
     add_data_arguments(p)
     p.add_argument("--n", default="100", help="architectures to sample, or 'all' (default 100)")
@@ -114,6 +124,27 @@ def _expand_ensembles(names: list[str] | None) -> list[str] | None:
     return out
 
 
+def _cli_ensembles(texts: list[str] | None) -> list[Any]:
+    """``--ensemble`` specs as rank ensembles; a malformed one is a usage error."""
+    from nasrank.cli import UsageError
+    from nasrank.proxies import parse_ensemble
+
+    out = []
+    for text in texts or []:
+        try:
+            out.append(parse_ensemble(text))
+        except ValueError as exc:
+            raise UsageError(f"--ensemble: {exc}") from None
+    return out
+
+
+def _with_members(names: list[str] | None, ensembles: list[Any]) -> list[str] | None:
+    """``--proxies`` plus the members of every ``--ensemble`` (``None``: all proxies)."""
+    if names is None:
+        return None
+    return list(dict.fromkeys([*names, *(m for e in ensembles for m in e.proxies)]))
+
+
 def run(args: argparse.Namespace) -> int:
     from nasrank.benchmarks import load_benchmark
     from nasrank.proxies import resolve_proxies
@@ -121,13 +152,16 @@ def run(args: argparse.Namespace) -> int:
     from nasrank.store import data_key
 
     check_device(args.device)
+    ensembles = _cli_ensembles(args.ensemble)
     space = get_space(args.space, task=args.task)
     resolve_cli_data(args, space)  # the space's own data, or a --data its models take
     threads = cli_threads(args)
     bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
     metric = args.metric or bench.default_metric
     bench.query(bench.archs()[0], metric)  # validates the metric name before the long run
-    specs = resolve_proxies(_expand_ensembles(parse_proxies(args.proxies)))
+    specs = resolve_proxies(
+        _with_members(_expand_ensembles(parse_proxies(args.proxies)), ensembles)
+    )
     names = [s.name for s in specs]
     pool = _pool(bench, args.n, args.seed, metric)
     with open_cli_store(args) as store, torch_threads(threads) as threads:
@@ -145,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("fewer than 2 architectures scored; nothing to correlate")
     sign = 1.0 if bench.higher_is_better(metric) else -1.0
     truth = np.array([sign * bench.query(a, metric) for a in scored])
-    summary = _summarize(bench, metric, names, scored, results, truth)
+    summary = _summarize(bench, metric, names, scored, results, truth, ensembles)
     if store_path is not None:
         logger.info(
             "%d of %d scores came from the store %s",
@@ -238,10 +272,12 @@ def _summarize(
     scored: list[str],
     results: list[Any],
     truth: np.ndarray,
+    ensembles: Sequence[Any] = (),
 ) -> dict[str, dict[str, Any]]:
     """Per proxy (and each rank ensemble of ``nasrank.proxies.ENSEMBLES`` whose members
-    are all scored: the label-free ensemble, AZ-NAS, VKDNW_agg): rank correlations with
-    ``truth``, median seconds and the benchmark's reference Spearman."""
+    are all scored -- the label-free ensemble, AZ-NAS, VKDNW_agg -- and of ``ensembles``):
+    rank correlations with ``truth``, median seconds and the benchmark's reference
+    Spearman."""
     from nasrank.metrics import rank_summary
     from nasrank.proxies import ENSEMBLES  # the proxy package imports torch
 
@@ -257,7 +293,7 @@ def _summarize(
                 np.array([bench.query(a, name) for a in scored]), truth
             )["spearman"]
         summary[name] = entry
-    for ens in ENSEMBLES.values():
+    for ens in [*ENSEMBLES.values(), *ensembles]:
         if not set(ens.proxies) <= set(names):
             continue
         ensemble: dict[str, Any] = dict(rank_summary(ens(results), truth))
@@ -265,6 +301,8 @@ def _summarize(
         ensemble["median_seconds"] = sum(summary[m]["median_seconds"] for m in ens.proxies)
         ensemble["members"] = list(ens.proxies)
         ensemble["aggregation"] = ens.aggregation
+        if ens.weights is not None:
+            ensemble["weights"] = list(ens.weights)
         summary[ens.name] = ensemble
     return summary
 

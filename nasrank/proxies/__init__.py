@@ -77,6 +77,7 @@ from nasrank.proxies.ensemble import (  # noqa: E402  isort: skip
     VKDNW_AGG,
     RankEnsemble,
     label_free_ensemble,
+    parse_ensemble,
 )
 
 __all__ = [
@@ -101,6 +102,7 @@ __all__ = [
     "jacov",
     "l2_norm",
     "label_free_ensemble",
+    "parse_ensemble",
     "meco",
     "nwot",
     "params",

@@ -44,6 +44,7 @@ __all__ = [
     "VKDNW_AGG",
     "label_free_ensemble",
     "normalised_ranks",
+    "parse_ensemble",
     "relative_ranks",
 ]
 
@@ -124,9 +125,7 @@ class RankEnsemble:
             raise ValueError(f"a RankEnsemble's members must differ; got {self.proxies}")
         if self.weights is not None:
             if len(self.weights) != len(self.proxies):
-                raise ValueError(
-                    f"got {len(self.weights)} weights for {len(self.proxies)} proxies"
-                )
+                raise ValueError(f"got {len(self.weights)} weights for {len(self.proxies)} proxies")
             if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
                 raise ValueError(f"weights must be non-negative, not all 0; got {self.weights}")
         if self.aggregation not in AGGREGATIONS:
@@ -136,8 +135,7 @@ class RankEnsemble:
             )
         if self.missing not in MISSING:
             raise ValueError(
-                f"unknown missing-value rule {self.missing!r}; expected one of "
-                f"{', '.join(MISSING)}"
+                f"unknown missing-value rule {self.missing!r}; expected one of {', '.join(MISSING)}"
             )
 
     @property
@@ -206,11 +204,57 @@ VKDNW_AGG = RankEnsemble(
 
 #: The named ensembles, by name: reported by ``nasrank correlate`` when their members are
 #: scored, and accepted there in ``--proxies`` (each standing for its members).
-ENSEMBLES: dict[str, RankEnsemble] = {
-    e.name: e for e in (LABEL_FREE_ENSEMBLE, AZ_NAS, VKDNW_AGG)
-}
+ENSEMBLES: dict[str, RankEnsemble] = {e.name: e for e in (LABEL_FREE_ENSEMBLE, AZ_NAS, VKDNW_AGG)}
 for _ens in ENSEMBLES.values():
     note_pool_signal(_ens.name, _ens.proxies)
+
+
+def parse_ensemble(text: str) -> RankEnsemble:
+    """A rank ensemble from its spelling on the command line.
+
+    ``"meco+jacov+synflow"`` is the mean-rank ensemble of three proxies;
+    ``"meco+jacov+synflow:log_rank"`` names the aggregation (``mean``, ``geometric``,
+    ``log_rank``); ``"2*meco+jacov"`` weighs a member; a name of :data:`ENSEMBLES`
+    (``az_nas``, ``vkdnw_agg``, ``label_free_ensemble``) is that ensemble. NaN members
+    count as ``missing="worst"`` (a proxy is NaN where the network's output ignores its
+    input or weights), except in a named ensemble, which keeps its own rule.
+
+    Raises:
+        ValueError: Malformed text (the message says what is expected), an unknown
+            aggregation or proxy, or a member given twice.
+    """
+    from nasrank.errors import UnknownNameError
+
+    text = text.strip()
+    if text in ENSEMBLES:
+        return ENSEMBLES[text]
+    body, _, aggregation = text.partition(":")
+    terms = [t.strip() for t in body.split("+")]
+    if len(terms) < 2 or not all(terms):
+        raise ValueError(
+            f"ensemble {text!r}: expected two or more proxies joined by '+', optionally "
+            f"':AGGREGATION' ({', '.join(AGGREGATIONS)}), e.g. meco+jacov+synflow:log_rank"
+        )
+    members, weights = [], []
+    for term in terms:
+        weight, star, name = term.rpartition("*")
+        try:
+            weights.append(float(weight) if star else 1.0)
+        except ValueError:
+            raise ValueError(f"ensemble {text!r}: weight {weight!r} is not a number") from None
+        name = name.strip()
+        try:
+            PROXIES.get(name)
+        except UnknownNameError as exc:
+            raise ValueError(f"ensemble {text!r}: {exc}") from None
+        members.append(name)
+    return RankEnsemble(
+        tuple(members),
+        name=text,
+        weights=None if all(w == 1.0 for w in weights) else tuple(weights),
+        aggregation=aggregation.strip() or "mean",
+        missing="worst",
+    )
 
 
 def label_free_ensemble(

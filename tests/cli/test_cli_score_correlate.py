@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from nasrank.cli import main
@@ -68,9 +69,36 @@ def test_correlate_orients_loss_metrics(table, tmp_path):
     assert summary["proxies"]["params"]["spearman"] == pytest.approx(1.0)
 
 
+def test_correlate_reports_a_user_ensemble(table, tmp_path):
+    # the reported Kendall must be that of sum_m w_m log(rank_m / n), computed here from
+    # the per-architecture CSV
+    out, per_arch = tmp_path / "c.json", tmp_path / "c.csv"
+    argv = ["correlate", "--space", "nb201", "--benchmark", f"table:{table}", "--data", "synthetic",
+            "--batch-size", "4", "--proxies", "params", "--ensemble", "2*params+l2_norm:log_rank",
+            "--n", "all", "--json", str(out), "--csv", str(per_arch)]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(out.read_text())
+    assert set(summary["proxies"]) == {"params", "l2_norm", "2*params+l2_norm:log_rank"}
+    ens = summary["proxies"]["2*params+l2_norm:log_rank"]
+    assert ens["members"] == ["params", "l2_norm"] and ens["aggregation"] == "log_rank"
+    assert ens["weights"] == [2.0, 1.0]
+    rows = list(csv.DictReader(per_arch.open()))
+    from scipy.stats import kendalltau, rankdata
+
+    logs = [2 * np.log(rankdata([float(r[m]) for r in rows]) / len(rows)) for m in ("params",)]
+    logs.append(np.log(rankdata([float(r["l2_norm"]) for r in rows]) / len(rows)))
+    want = kendalltau(sum(logs), [float(r["accuracy"]) for r in rows])[0]
+    assert ens["kendall"] == pytest.approx(want)
+
+
 @pytest.mark.parametrize(
     "extra, fragment",
     [
+        (["--ensemble", "params"], "two or more proxies joined by '+'"),
+        (["--ensemble", "params+synflw"], "did you mean 'synflow'"),
+        (["--ensemble", "params+flops:median"], "unknown aggregation 'median'"),
+        (["--ensemble", "x*params+flops"], "weight 'x' is not a number"),
+        (["--ensemble", "params+params"], "must differ"),
         (["--proxies", "synflw"], "did you mean 'synflow'"),
         (["--metric", "acc"], "no metric 'acc'"),
         (["--n", "1"], "at least 2"),

@@ -52,3 +52,37 @@ def test_default_label_free_ensemble_uses_label_free_proxies():
     out = label_free_ensemble(pool)
     assert out.shape == (6,) and np.all((out >= 0) & (out <= 1))
     assert label_free_ensemble([]).shape == (0,)
+
+
+def test_parse_ensemble_spellings():
+    from nasrank.proxies import AZ_NAS, parse_ensemble
+
+    assert parse_ensemble("az_nas") is AZ_NAS
+    e = parse_ensemble(" meco + jacov ")
+    assert e.proxies == ("meco", "jacov") and e.aggregation == "mean" and e.weights is None
+    assert e.missing == "worst"
+    e = parse_ensemble("0.5*meco+synflow:geometric")
+    assert e.weights == (0.5, 1.0) and e.aggregation == "geometric"
+    pool = [{"meco": 1.0, "synflow": 3.0}, {"meco": 2.0, "synflow": float("nan")}]
+    # synflow NaN ranks worst: candidate 0 is best on synflow, candidate 1 on meco
+    want = RankEnsemble(("meco", "synflow"), weights=(0.5, 1.0), aggregation="geometric",
+                        missing="worst")(pool)  # fmt: skip
+    np.testing.assert_allclose(e(pool), want)
+    assert e(pool)[0] > e(pool)[1]
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("meco", "two or more"),
+        ("meco+", "two or more"),
+        ("meco+nosuch", "nosuch"),
+        ("meco+jacov:best", "unknown aggregation"),
+        ("-1*meco+jacov", "non-negative"),
+    ],
+)
+def test_parse_ensemble_refuses(text, fragment):
+    from nasrank.proxies import parse_ensemble
+
+    with pytest.raises(ValueError, match=fragment):
+        parse_ensemble(text)
