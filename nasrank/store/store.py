@@ -745,6 +745,55 @@ class ScoreStore:
                 frame.to_parquet(tmp, index=False)
         return len(frame)
 
+    def import_records(self, path: str | os.PathLike[str]) -> int:
+        """Add the rows of a long-form :meth:`export` (CSV or Parquet, every column), e.g.
+        a run scored on another machine or carried between sessions; rows with the same
+        key are replaced (their scores are the same computation).
+
+        Returns:
+            The number of rows written.
+
+        Raises:
+            StoreError: The file is missing, unreadable, not a long-form export, or the
+                store is read-only.
+        """
+        import pandas as pd
+
+        path = Path(path).expanduser()
+        suffix = path.suffix.lower()
+        if not path.is_file():
+            raise StoreError(f"cannot read score rows from {str(path)!r}: no such file")
+        try:
+            frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        except (OSError, ValueError, ImportError) as exc:
+            raise StoreError(f"cannot read score rows from {str(path)!r}: {exc}") from None
+        absent = [c for c in _COLUMNS if c not in frame.columns]
+        if absent:
+            raise StoreError(
+                f"{str(path)!r} is not a long-form score export (no column "
+                f"{', '.join(absent)}); write one with ScoreStore.export(path)"
+            )
+
+        def value(v: Any) -> Any:
+            return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+        records = (
+            ScoreRecord(
+                space=str(r.space),
+                arch=str(r.arch),
+                proxy=str(r.proxy),
+                data=str(r.data),
+                seed=int(r.seed),
+                version=str(r.version),
+                score=math.nan if value(r.score) is None else float(r.score),
+                seconds=value(r.seconds),
+                error=value(r.error),
+                created=value(r.created),
+            )
+            for r in frame.itertuples(index=False)
+        )
+        return self.put_many(records)
+
 
 #: A score store, a path to one, ``True`` (the default store) or ``False``/``None`` (none).
 StoreLike = ScoreStore | str | os.PathLike[str] | bool | None

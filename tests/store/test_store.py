@@ -117,6 +117,29 @@ def test_wide_form_and_export_csv_parquet(tmp_path):
         store.export(tmp_path / "x.txt")
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_long_export_imports_into_another_store(tmp_path, suffix):
+    store = ScoreStore(tmp_path / "s.sqlite")
+    archs = [f"a{i}" for i in range(6)]
+    store.put_many(_records(archs))
+    store.export(tmp_path / f"long{suffix}")
+    other = ScoreStore(tmp_path / "other.sqlite")
+    other.put_many(_records(["a0"], offset=100.0))  # replaced by the import
+    assert other.import_records(tmp_path / f"long{suffix}") == 12
+    assert list(other.records()) == list(store.records())  # NaN errors, seconds, times kept
+    assert not other.missing("nb201", archs, ["params", "nwot"], DATA, seed=0)
+
+
+def test_import_refuses_files_that_are_not_long_exports(tmp_path):
+    store = ScoreStore(tmp_path / "s.sqlite")
+    store.put_many(_records(["a0", "a1"]))
+    store.export(tmp_path / "wide.csv", space="nb201", proxies=["params"], data=DATA, seed=0)
+    with pytest.raises(StoreError, match="not a long-form score export .*no column space"):
+        store.import_records(tmp_path / "wide.csv")
+    with pytest.raises(StoreError, match="cannot read score rows"):
+        store.import_records(tmp_path / "nothing.parquet")
+
+
 def test_meta_records_the_run(tmp_path):
     store = ScoreStore(tmp_path / "s.sqlite")
     store.record_run("nb201", DATA, 0, description="synthetic n=4", info={"batch_size": 4})
