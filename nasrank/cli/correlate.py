@@ -109,10 +109,11 @@ def _pool(bench: Any, n_text: str, seed: int, metric: str) -> list[str]:
     return [archs[i] for i in sorted(rng.choice(len(archs), size=n, replace=False))]
 
 
-def _expand_ensembles(names: list[str] | None) -> list[str] | None:
-    """``--proxies`` with every rank-ensemble name (``az_nas``, ``vkdnw_agg``,
-    ``label_free_ensemble``) replaced by its members: an ensemble ranks a pool, so its
-    members are what is scored, and the ensemble is reported from them."""
+def _expand_ensembles(names: list[str] | None, ensembles: Sequence[Any] = ()) -> list[str] | None:
+    """The proxies to score: ``--proxies`` with every rank-ensemble name (``az_nas``,
+    ``vkdnw_agg``, ``label_free_ensemble``) replaced by its members, then the members of
+    every ``--ensemble`` (``None``: all proxies). An ensemble ranks a pool, so its members
+    are what is scored, and the ensemble is reported from them."""
     from nasrank.proxies import ENSEMBLES, PROXIES
 
     if names is None:
@@ -121,6 +122,7 @@ def _expand_ensembles(names: list[str] | None) -> list[str] | None:
     for name in names:
         members = ENSEMBLES[name].proxies if name in ENSEMBLES and name not in PROXIES else (name,)
         out.extend(m for m in members if m not in out)
+    out.extend(m for e in ensembles for m in e.proxies if m not in out)
     return out
 
 
@@ -138,13 +140,6 @@ def _cli_ensembles(texts: list[str] | None) -> list[Any]:
     return out
 
 
-def _with_members(names: list[str] | None, ensembles: list[Any]) -> list[str] | None:
-    """``--proxies`` plus the members of every ``--ensemble`` (``None``: all proxies)."""
-    if names is None:
-        return None
-    return list(dict.fromkeys([*names, *(m for e in ensembles for m in e.proxies)]))
-
-
 def run(args: argparse.Namespace) -> int:
     from nasrank.benchmarks import load_benchmark
     from nasrank.proxies import resolve_proxies
@@ -159,9 +154,7 @@ def run(args: argparse.Namespace) -> int:
     bench = load_benchmark(args.benchmark, task=args.task, space=space.name)
     metric = args.metric or bench.default_metric
     bench.query(bench.archs()[0], metric)  # validates the metric name before the long run
-    specs = resolve_proxies(
-        _with_members(_expand_ensembles(parse_proxies(args.proxies)), ensembles)
-    )
+    specs = resolve_proxies(_expand_ensembles(parse_proxies(args.proxies), ensembles))
     names = [s.name for s in specs]
     pool = _pool(bench, args.n, args.seed, metric)
     with open_cli_store(args) as store, torch_threads(threads) as threads:

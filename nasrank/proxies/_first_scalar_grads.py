@@ -21,8 +21,9 @@ for the caller's generic path.
 
 The layers' outputs are neither copied nor kept: tensor hooks reduce each output
 gradient to the derivatives as the backward passes it (:class:`_Taps`). On the largest
-NB-201 network (batch 64) that took the Fisher pass's peak memory from 2,168 to 1,009 MiB
-(the copies and the full output gradients had tripled the activations).
+NB-201 network (batch 64) that took vkdnw's peak memory from 2,193 to 951 MiB
+(``benchmarks/memory_nb201_largest.py``; the copies and the full output gradients had
+tripled the activations).
 """
 
 from __future__ import annotations

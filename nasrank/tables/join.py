@@ -71,19 +71,21 @@ def join_tables(base: ProxyTable, extra: ProxyTable, *, name: str | None = None)
     )
 
 
-def _commands(table: ProxyTable) -> list[str]:
+def _provenance(table: ProxyTable, key: str) -> list[str]:
+    """The table's ``key`` (``command``, ``store``) entries: its ``key + "s"`` list when it
+    is a join already, else its single ``key``."""
     meta = table.meta
-    if meta.get("commands"):
-        return list(meta["commands"])
-    return [meta["command"]] if meta.get("command") else []
+    if meta.get(key + "s"):
+        return list(meta[key + "s"])
+    return [meta[key]] if meta.get(key) else []
 
 
 def _joined_meta(base: ProxyTable, extra: ProxyTable) -> dict[str, Any]:
     drop = {"archs", "complete", "nan_counts", "sha256", "proxies", "command", "store"}
     meta = {k: v for k, v in base.meta.items() if k not in drop}
     meta["versions"] = {**(base.meta.get("versions") or {}), **(extra.meta.get("versions") or {})}
-    meta["commands"] = _commands(base) + _commands(extra)
-    meta["stores"] = [s for s in (base.meta.get("store"), extra.meta.get("store")) if s]
+    meta["commands"] = _provenance(base, "command") + _provenance(extra, "command")
+    meta["stores"] = _provenance(base, "store") + _provenance(extra, "store")
     meta["nasrank_version"] = __version__
     meta["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     return meta

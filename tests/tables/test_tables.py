@@ -274,6 +274,12 @@ def test_join_adds_columns_over_the_shared_rows(exported, tmp_path):
         p: PROXIES.get(p).store_version for p in ("params", "nwot", "flops")
     }
     assert joined.meta["commands"] == ["nasrank score-space ...", "nasrank score-space flops"]
+    assert joined.meta["stores"] == ["s.sqlite", "s.sqlite"]
+    _fill(store, [archs[0]], proxies=("synflow",))
+    third = _export(store, ["synflow"], tmp_path / "y.npz", command="nasrank score-space synflow")
+    again = join_tables(joined, third)  # a join of a join keeps every command and store
+    assert again.meta["commands"][-1] == "nasrank score-space synflow"
+    assert len(again.meta["commands"]) == len(again.meta["stores"]) == 3
     npz, _ = joined.save(tmp_path / "both.npz")
     again = load_table(npz)
     assert again.meta["nan_counts"]["flops"] == int(np.isnan(extra.scores(again.archs)).sum())
