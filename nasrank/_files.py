@@ -80,8 +80,33 @@ def _head(path: Path, size: int = 100) -> bytes:
 
 def sqlite_application_id(path: str | os.PathLike[str]) -> int | None:
     """The ``PRAGMA application_id`` of a SQLite file (0: unset), ``None`` when ``path``
-    is not a SQLite file. Read from the header; the file is not opened as a database."""
-    head = _head(Path(path))
+    is not a SQLite file.
+
+    Asked of SQLite (a read-only connection), not read from the file's header: closing
+    any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+    too ("How To Corrupt An SQLite Database File", section 2.2.1). A header read beside
+    an open connection of this process (a store's lease thread, a second ``ScoreStore``)
+    let another process's close take itself for the last connection and delete the live
+    WAL and shared-memory files under the running ones. The header is read only when
+    SQLite cannot open the file at all (then it holds no lock on it here either).
+    """
+    path = Path(path)
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, ValueError, OSError):
+        return _header_application_id(path)
+    try:
+        return int(conn.execute("PRAGMA application_id").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            return None
+        return _header_application_id(path)
+    finally:
+        conn.close()
+
+
+def _header_application_id(path: Path) -> int | None:
+    head = _head(path)
     if not head.startswith(_SQLITE_HEADER) or len(head) < 72:
         return None
     return int.from_bytes(head[68:72], "big")
@@ -162,10 +187,10 @@ def describe(path: str | os.PathLike[str]) -> str:
         return _special_kind(mode)
     if p.stat().st_size == 0:
         return "an empty file"
-    head = _head(p)
     app_id = sqlite_application_id(p)
     if app_id is not None:
         return _describe_sqlite(p, app_id)
+    head = _head(p)  # not a database SQLite can open: it holds no lock on it here
     if head.startswith(_SQLITE_HEADER):
         return "a truncated SQLite file"
     return _describe_bytes(head)

@@ -218,3 +218,33 @@ def test_read_only_store(tmp_path):
     import pickle
 
     assert pickle.loads(pickle.dumps(reader)).read_only
+
+
+def _count_in_new_process(path):
+    """``ScoreStore(path).count()`` in a process of its own (its connection closed)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from nasrank.store import ScoreStore; print(ScoreStore(sys.argv[1]).count())"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout)
+
+
+def test_a_second_store_beside_an_open_one_keeps_this_process_locks(tmp_path):
+    # A second ScoreStore of one file in one process (what a lease's renewal thread
+    # opens) used to read the file's header through a descriptor of its own; closing it
+    # dropped the process's SQLite locks, so another process's close took itself for
+    # the last one and deleted the WAL under the open connection: writes made after it
+    # never reached the file, and new connections failed with "disk I/O error".
+    path = tmp_path / "s.sqlite"
+    held = ScoreStore(path)
+    held.put_many(_records(["a"]))
+    ScoreStore(path).close()
+    assert _count_in_new_process(path) == 2
+    held.put_many(_records(["b"]))
+    assert _count_in_new_process(path) == 4
+    held.close()
+    assert ScoreStore(path, read_only=True).count() == 4
