@@ -271,16 +271,24 @@ def check_device(device: str | None) -> None:
 
 
 def add_executor_arguments(
-    p: argparse.ArgumentParser, *, work: str, prefix: str = "", threads_also: str = ""
+    p: argparse.ArgumentParser,
+    *,
+    work: str,
+    prefix: str = "",
+    threads_also: str = "",
+    auto: bool = False,
 ) -> None:
     """``--workers``, ``--threads``, ``--executor``, ``--address``: where ``work`` runs
     (``prefix`` names the option they serve, e.g. ``"--train-top: "``; ``threads_also``
-    what else ``--threads`` sets, e.g. this process's own scoring)."""
+    what else ``--threads`` sets, e.g. this process's own scoring; ``auto``: the command
+    chooses local workers itself, see :func:`cli_executor`)."""
+    local = "one per core on the CPU, fewer for a short pool or little memory" if auto else "1"
     p.add_argument(
         "--workers",
         type=WORKERS,
         default=None,
-        help=f"{prefix}{work} at once (default 1 locally; Ray: as many as the cluster allows)",
+        help=f"{prefix}{work} at once (default {local} locally; Ray: as many as the "
+        "cluster allows)",
     )
     p.add_argument(
         "--threads",
@@ -301,17 +309,22 @@ def add_executor_arguments(
     )
 
 
-def cli_executor(args: argparse.Namespace, *, gpus: float = 0.0) -> Any:
+def cli_executor(args: argparse.Namespace, *, gpus: float = 0.0, items: int | None = None) -> Any:
     """The executor the :func:`add_executor_arguments` options ask for (bad ones:
-    UsageError); local workers get :func:`cli_threads` threads each."""
+    UsageError); local workers get :func:`cli_threads` threads each. With ``items`` (the
+    architectures left to score) and no ``--workers``, a local executor's workers and
+    threads are chosen for them (:func:`nasrank.store.auto_local_workers`)."""
     from nasrank.cli import UsageError
-    from nasrank.store import make_executor
+    from nasrank.store import auto_local_workers, make_executor
 
     if args.address and args.executor != "ray":
         raise UsageError("--address applies to --executor ray only")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
     threads = cli_threads(args, workers=args.workers or 1)
+    if items is not None and args.workers is None and args.executor == "local" and not gpus:
+        asked = args.threads if args.threads is not None else _omp_threads()
+        return make_executor("local", *auto_local_workers(items, asked))
     if args.executor != "local":
         threads = args.threads  # a cluster's cores are not this machine's
     try:

@@ -7,8 +7,10 @@ loses at most the architectures in flight; the same command run again resumes. E
 architecture is initialised from its own seed (derived from --seed and its id), so the
 scores do not depend on the order, the number of workers or the executor. Without --data
 the space's own data is used (synthetic images, token ids of its vocabulary, a Cora-sized
-graph for nbgraph). Each worker runs --threads torch threads (default $OMP_NUM_THREADS
-when set, else torch's default, at most cores / workers). The store is --store PATH, or
+graph for nbgraph). Without --workers, on the CPU, it runs one single-threaded worker
+per core (fewer when the pool has under 8 architectures per worker or the free memory
+holds fewer than one per 2.5 GB; a lone worker gets every core), or cores / --threads
+workers with --threads (or $OMP_NUM_THREADS) given. The store is --store PATH, or
 $NASRANK_STORE when set.
 """
 
@@ -56,7 +58,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--num-classes", type=NUM_CLASSES, help="classifier outputs (default: the data's)"
     )
-    add_executor_arguments(p, work="architectures scored")
+    add_executor_arguments(p, work="architectures scored", auto=True)
     add_device_argument(p)
     p.add_argument(
         "--store",
@@ -190,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     check_device(args.device)
     space = get_space(args.space, task=args.task)
     resolve_cli_data(args, space)  # the space's own data, or a --data its models take
-    executor = cli_executor(args)
+    cli_executor(args)  # its options checked before any work; built for the pool in _score
     specs = resolve_proxies(parse_proxies(args.proxies))
     names = [s.name for s in specs]
     pool = _Pool(args.pool, space, args)
@@ -202,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
     # rewrite whenever the garbage collector reaches the connection
     with ScoreStore(args.store) as store:
         t0 = time.perf_counter()
-        total, report = _score(args, space, pool, specs, batch, store, executor, kwargs, data)
+        total, report, executor = _score(args, space, pool, specs, batch, store, kwargs, data)
         wall = time.perf_counter() - t0
         _print_report(args, space, names, batch, data, store, total, report, wall)
         _export(args, store, space, specs, data, pool)
@@ -247,14 +249,16 @@ def _score(
     specs: list[Any],
     batch: Any,
     store: Any,
-    executor: Any,
     kwargs: dict[str, Any],
     data: str,
-) -> tuple[int, Any]:
-    """``(pool size, report)`` of scoring what the store lacks, with a progress bar."""
+) -> tuple[int, Any, Any]:
+    """``(pool size, report, executor)`` of scoring what the store lacks, with a progress
+    bar; without --workers the local workers are chosen for the architectures left."""
     from nasrank.store import count_missing, score_space  # imports torch
 
     total, todo = count_missing(store, space.name, pool, specs, data, args.seed)
+    on_cpu = (args.device or "cpu") == "cpu"  # GPU workers would share one device
+    executor = cli_executor(args, items=todo if on_cpu else None)
     workers = executor.workers or "auto"
     with progress(
         f"scoring {todo} of {total} archs ({workers} x {executor.threads} threads)", todo
@@ -271,7 +275,7 @@ def _score(
             progress=bar.advance,
             device=args.device,
         )
-    return total, report
+    return total, report, executor
 
 
 def _print_report(

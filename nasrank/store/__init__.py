@@ -26,6 +26,7 @@ from nasrank.store.executors import (
     Job,
     ProcessExecutor,
     RayExecutor,
+    auto_local_workers,
     available_cpus,
     make_executor,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "default_store_path",
     "open_store",
     "opened_store",
+    "auto_local_workers",
     "available_cpus",
     "build_model",
     "count_missing",

@@ -31,6 +31,7 @@ __all__ = [
     "InlineExecutor",
     "ProcessExecutor",
     "RayExecutor",
+    "auto_local_workers",
     "available_cpus",
     "make_executor",
 ]
@@ -80,6 +81,55 @@ def available_cpus() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+#: Memory one local scoring worker is allowed for when the worker count is chosen: the
+#: largest NB-201 network under all 24 proxies peaks at 1.9 GiB of RSS in one process
+#: (``benchmarks/memory_nb201_largest.py``), plus a margin.
+WORKER_MEMORY_BYTES = 2.5 * 2**30
+#: Architectures each automatically chosen worker gets at least.
+MIN_ITEMS_PER_WORKER = 8
+
+
+def _available_memory() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def auto_local_workers(
+    items: int,
+    threads: int | None = None,
+    *,
+    cores: int | None = None,
+    memory: int | None = None,
+) -> tuple[int, int]:
+    """``(workers, threads)`` for scoring ``items`` architectures on this machine when no
+    worker count was asked for.
+
+    One single-threaded process per core: a NAS-Bench-sized network keeps one thread
+    busy but not two (on NB-201, 2 workers x 1 thread score 1.33x the architectures per
+    second of 1 worker x 2 threads, docs/BENCHMARKS.md). Fewer workers when there are
+    fewer than :data:`MIN_ITEMS_PER_WORKER` items each, or when the available ``memory``
+    (default: what the OS reports) holds fewer than one :data:`WORKER_MEMORY_BYTES`
+    each; a lone worker gets every core.
+    ``threads`` given (``--threads``, ``$OMP_NUM_THREADS``): as many workers as fit the
+    cores with that many threads each.
+    """
+    cores = cores or available_cpus()
+    memory = _available_memory() if memory is None else memory
+    per_worker = threads or 1
+    workers = max(1, cores // per_worker)
+    # a worker pays for its start (a fresh interpreter importing torch, a few seconds)
+    # only over several architectures
+    workers = min(
+        workers,
+        max(1, items // MIN_ITEMS_PER_WORKER),
+        max(1, int(memory // WORKER_MEMORY_BYTES)),
+    )
+    if threads is None:
+        threads = 1 if workers > 1 else cores
+    return workers, threads
 
 
 def _set_threads(threads: int) -> None:

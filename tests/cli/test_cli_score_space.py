@@ -299,7 +299,9 @@ def test_sigkill_loses_only_work_in_flight_and_resumes(tmp_path):
     assert report["archs_scored"] == 30 - report["archs_skipped"]
     # identical to an uninterrupted run (in-process, one worker)
     clean = tmp_path / "clean.sqlite"
-    assert main(["score-space", *FAST, "--pool", "30", "--store", str(clean)]) == 0
+    assert (
+        main(["score-space", *FAST, "--pool", "30", "--workers", "1", "--store", str(clean)]) == 0
+    )
     assert _rows(store) == _rows(clean)
 
 
@@ -320,3 +322,25 @@ def test_score_space_exports_a_proxy_table(tmp_path, capsys):
     ids, values = ScoreStore(store).wide("nb201", ["params", "flops"], meta["data"]["key"], 0)
     got = table.scores(ids)
     assert got == pytest.approx(values.astype("float32"), rel=1e-6)
+
+
+def test_score_space_chooses_its_workers_for_the_pool(tmp_path, monkeypatch):
+    import nasrank.store.executors as executors
+
+    monkeypatch.setattr(executors, "available_cpus", lambda: 2)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    argv = [a for a in FAST if a not in ("--threads", "1")]
+
+    def chosen(pool: str, memory_gib: float) -> tuple[int, int]:
+        monkeypatch.setattr(executors, "_available_memory", lambda: int(memory_gib * 2**30))
+        out = tmp_path / f"{pool}-{memory_gib}.json"
+        store = tmp_path / f"{pool}-{memory_gib}.sqlite"
+        assert (
+            main(["score-space", *argv, "--pool", pool, "--store", str(store), "--json", str(out)])
+            == 0
+        )
+        run = json.loads(out.read_text())
+        return run["workers"], run["threads"]
+
+    assert chosen("3", 64) == (1, 2)  # a short pool: one worker with both cores
+    assert chosen("20", 2) == (1, 2)  # memory for one worker only
