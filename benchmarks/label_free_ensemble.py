@@ -152,7 +152,7 @@ def report(ensemble: Any, table: Any, suite_zero: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from nasrank.metrics import kendall
-    from nasrank.proxies import AZ_NAS, LABEL_FREE_ENSEMBLE, PROXIES, VKDNW_AGG
+    from nasrank.proxies import AZ_NAS, LABEL_FREE_ENSEMBLE, PROXIES, VKDNW_AGG, RankEnsemble
     from nasrank.tables import load_table
 
     names = [c.strip() for c in args.candidates.split(",") if c.strip()]
@@ -172,8 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     singles = {n: float(kendall([p[n] for p in pool], truth)) for n in names}
     table = load_table(args.table)
-    refs = {"chosen": chosen, "previous_default": LABEL_FREE_ENSEMBLE, "az_nas": AZ_NAS,
-            "vkdnw_agg": VKDNW_AGG}  # fmt: skip
+    # the default this protocol replaced (chosen on NB-201 itself; NaN members skipped)
+    previous = RankEnsemble(("meco", "jacov", "synflow"), name="label_free_ensemble")
+    refs = {"chosen": chosen, "default": LABEL_FREE_ENSEMBLE, "previous_default": previous,
+            "az_nas": AZ_NAS, "vkdnw_agg": VKDNW_AGG}  # fmt: skip
     reports = {}
     for label, ens in refs.items():
         reports[label] = {**describe(ens), "selection_tau": _tau(ens, pool, truth, names)}
