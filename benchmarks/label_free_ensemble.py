@@ -13,14 +13,22 @@ Protocol (fixed before the selection set was scored, issue 21):
   product of ranks; ``geometric`` orders candidates as it does), ``missing="worst"`` (a
   proxy that is NaN because the output ignores the input or the weights ranks that network
   last, as AZ-NAS's and VKDNW's reference code do).
-* **Selection set.** NAS-Bench-Suite-Zero's NB-101 CIFAR-10 sample: the per-architecture
-  CSV of ``nasrank correlate --space nb101 --benchmark suite-zero:zc_nasbench101.json
-  --data cifar10:... --n 200 --seed 0 --csv FILE`` (64 real CIFAR-10 images, seed 0), a
-  different space from the report sets. No NB-201 figure is looked at for the choice.
-* **Criterion.** Kendall tau with ``val_accuracy`` on the selection set; the one-standard-
-  error rule: the bootstrap standard error (1,000 resamples of the architectures) of the
-  best candidate's tau sets a band below it, and of the candidates inside the band the one
-  with the fewest members wins (then the higher tau).
+* **Selection sets.** Per-architecture CSVs of ``nasrank correlate ... --csv FILE``
+  (``--selection FILE[@SPACE]``, repeatable), each a space other than the report sets'.
+  Version 1 (the default shipped first): NAS-Bench-Suite-Zero's NB-101 CIFAR-10 sample,
+  ``nasrank correlate --space nb101 --benchmark suite-zero:zc_nasbench101.json
+  --data cifar10:... --n 200 --seed 0 --csv FILE`` (64 real CIFAR-10 images, seed 0).
+  Version 2 (written down before its TransNAS-Bench-101 scores were computed, after
+  version 1's NB-201 report): the same NB-101 set plus 200 architectures of each
+  TransNAS-Bench-101 space, micro and macro, scored the same way (the same 64 CIFAR-10
+  images: Taskonomy's are not here) against each of the four tasks' ``val_accuracy``
+  (class_scene, class_object, jigsaw, segmentsemantic) -- 9 sets in 3 spaces. No NB-201
+  figure is looked at for the choice.
+* **Criterion.** Kendall tau with the set's metric, averaged over the sets of a space and
+  then over the spaces (with one set: its tau); the one-standard-error rule: the
+  bootstrap standard error (1,000 resamples of every set's architectures) of the best
+  candidate's criterion sets a band below it, and of the candidates inside the band the
+  one with the fewest members wins (then the higher criterion).
 * **Report sets.** All 15,625 NB-201 architectures (``--table``, the shipped proxy table
   by default, vs ``nb201-analog`` CIFAR-10 accuracy) and the 725 NB-201 architectures of
   Suite-Zero's sample (the same table's scores vs each of CIFAR-10, CIFAR-100 and
@@ -31,6 +39,8 @@ Usage::
 
     python benchmarks/label_free_ensemble.py --selection runs/nb101_sel.csv \\
         --json benchmarks/results/label_free_ensemble.json
+    python benchmarks/label_free_ensemble.py --selection nb101.csv@nb101 \\
+        --selection tnb_micro_class_scene.csv@tnb101-micro ... (9 sets) --json ...
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ import itertools
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +69,13 @@ BOOTSTRAP = 1000
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--selection", type=Path, required=True, help="correlate --csv of the set")
+    p.add_argument(
+        "--selection",
+        action="append",
+        required=True,
+        metavar="CSV[@SPACE]",
+        help="correlate --csv of a selection set, and the space it belongs to (repeatable)",
+    )
     p.add_argument("--candidates", default=CANDIDATES, help="comma list of member proxies")
     p.add_argument("--min-members", type=int, default=2)
     p.add_argument("--max-members", type=int, default=5)
@@ -93,29 +110,62 @@ def all_candidates(names: list[str], lo: int, hi: int) -> list[Any]:
     ]
 
 
-def bootstrap_se(values: np.ndarray, truth: np.ndarray, seed: int) -> float:
+@dataclass
+class SelectionSet:
+    """One selection set: its label, space, per-architecture scores and ground truth."""
+
+    label: str
+    space: str
+    pool: list[dict[str, float]]
+    truth: np.ndarray
+
+
+def read_selections(specs: list[str], candidates: list[str]) -> list[SelectionSet]:
+    """``CSV[@SPACE]`` specs (the space defaults to the file's name)."""
+    out = []
+    for spec in specs:
+        path, _, space = spec.partition("@")
+        pool, truth = read_selection(Path(path), candidates)
+        out.append(SelectionSet(Path(path).stem, space or Path(path).stem, pool, truth))
+    return out
+
+
+def criterion(taus: dict[str, float], sets: list[SelectionSet]) -> float:
+    """Mean over spaces of the mean tau over each space's sets."""
+    spaces: dict[str, list[float]] = {}
+    for s in sets:
+        spaces.setdefault(s.space, []).append(taus[s.label])
+    return float(np.mean([np.mean(v) for v in spaces.values()]))
+
+
+def bootstrap_se(values: list[np.ndarray], sets: list[SelectionSet], seed: int) -> float:
+    """Standard error of the criterion of one candidate (``values``: its signal per set)."""
     from nasrank.metrics import kendall
 
     rng = np.random.default_rng(seed)
-    taus = [
-        kendall(values[i], truth[i]) for i in rng.integers(0, len(truth), (BOOTSTRAP, len(truth)))
+    draws = [rng.integers(0, len(s.truth), (BOOTSTRAP, len(s.truth))) for s in sets]
+    crit = [
+        criterion(
+            {s.label: kendall(v[d[b]], s.truth[d[b]]) for s, v, d in zip(sets, values, draws)}, sets
+        )
+        for b in range(BOOTSTRAP)
     ]
-    return float(np.std(taus, ddof=1))
+    return float(np.std(crit, ddof=1))
 
 
-def select(
-    pool: list[dict[str, float]], truth: np.ndarray, ensembles: list[Any], seed: int
-) -> dict:
-    """Every candidate's tau on the selection set, and the one-standard-error choice."""
+def select(sets: list[SelectionSet], ensembles: list[Any], seed: int) -> dict:
+    """Every candidate's criterion (and tau per set), and the one-standard-error choice."""
     from nasrank.metrics import kendall
 
-    taus = np.array([kendall(e(pool), truth) for e in ensembles])
+    per_set = np.array([[kendall(e(s.pool), s.truth) for s in sets] for e in ensembles])
+    taus = np.array([criterion(dict(zip([s.label for s in sets], row)), sets) for row in per_set])
     best = int(np.nanargmax(taus))
-    se = bootstrap_se(ensembles[best](pool), truth, seed)
+    se = bootstrap_se([np.asarray(ensembles[best](s.pool)) for s in sets], sets, seed)
     band = [i for i in range(len(ensembles)) if taus[i] >= taus[best] - se]
     chosen = min(band, key=lambda i: (len(ensembles[i].proxies), -taus[i]))
     order = np.argsort(-taus)
-    return {"taus": taus, "best": best, "se": se, "band": band, "chosen": chosen, "order": order}
+    return {"taus": taus, "per_set": per_set, "best": best, "se": se, "band": band,
+            "chosen": chosen, "order": order}  # fmt: skip
 
 
 def describe(e: Any) -> dict[str, Any]:
@@ -159,18 +209,21 @@ def main(argv: list[str] | None = None) -> int:
     labelled = [n for n in names if PROXIES.get(n).needs_labels]
     if labelled:
         sys.exit(f"not label-free: {', '.join(labelled)}")
-    pool, truth = read_selection(args.selection, names)
+    sets = read_selections(args.selection, names)
     ensembles = all_candidates(names, args.min_members, args.max_members)
-    sel = select(pool, truth, ensembles, args.seed)
+    sel = select(sets, ensembles, args.seed)
     chosen, best = ensembles[sel["chosen"]], ensembles[sel["best"]]
     taus = sel["taus"]
     print(
-        f"selection set {args.selection} ({len(truth)} archs): {len(ensembles)} candidates; "
+        f"{len(sets)} selection set(s) ({', '.join(f'{s.label}@{s.space}' for s in sets)}): "
+        f"{len(ensembles)} candidates; "
         f"best {best.name} ({best.aggregation}) tau {taus[sel['best']]:.4f}, bootstrap SE "
         f"{sel['se']:.4f}; {len(sel['band'])} within one SE; chosen {chosen.name} "
         f"({chosen.aggregation}) tau {taus[sel['chosen']]:.4f}"
     )
-    singles = {n: float(kendall([p[n] for p in pool], truth)) for n in names}
+    singles = {
+        s.label: {n: float(kendall([p[n] for p in s.pool], s.truth)) for n in names} for s in sets
+    }
     table = load_table(args.table)
     # the default this protocol replaced (chosen on NB-201 itself; NaN members skipped)
     previous = RankEnsemble(("meco", "jacov", "synflow"), name="label_free_ensemble")
@@ -178,26 +231,28 @@ def main(argv: list[str] | None = None) -> int:
             "az_nas": AZ_NAS, "vkdnw_agg": VKDNW_AGG}  # fmt: skip
     reports = {}
     for label, ens in refs.items():
-        reports[label] = {**describe(ens), "selection_tau": _tau(ens, pool, truth, names)}
+        reports[label] = {**describe(ens), "selection_tau": _tau(ens, sets, names)}
         reports[label].update(report(ens, table, args.suite_zero))
         _print_report(label, reports[label])
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        top = [{**describe(ensembles[i]), "tau": float(taus[i])} for i in sel["order"][: args.top]]
+        top = [_row(ensembles[i], sel, i, sets) for i in sel["order"][: args.top]]
         args.json.write_text(
             json.dumps(
                 {
                     "protocol": __doc__.split("Usage::")[0].strip(),
                     "selection": {
-                        "csv": str(args.selection),
-                        "archs": int(len(truth)),
+                        "sets": [
+                            {"csv": c, "label": s.label, "space": s.space, "archs": len(s.truth)}
+                            for c, s in zip(args.selection, sets)
+                        ],
                         "candidates": len(ensembles),
                         "members": names,
                         "single_proxy_tau": singles,
-                        "best": {**describe(best), "tau": float(taus[sel["best"]])},
+                        "best": _row(best, sel, sel["best"], sets),
                         "bootstrap_se": sel["se"],
                         "within_one_se": len(sel["band"]),
-                        "chosen": {**describe(chosen), "tau": float(taus[sel["chosen"]])},
+                        "chosen": _row(chosen, sel, sel["chosen"], sets),
                         "top": top,
                     },
                     "table": table.describe(),
@@ -211,12 +266,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _tau(ens: Any, pool: list[dict[str, float]], truth: np.ndarray, names: list[str]) -> float:
+def _tau(ens: Any, sets: list[SelectionSet], names: list[str]) -> float:
+    """The selection criterion of any ensemble of the candidates' members."""
     from nasrank.metrics import kendall
 
     if any(m not in names for m in ens.proxies):
         return math.nan
-    return float(kendall(ens(pool), truth))
+    return criterion({s.label: kendall(ens(s.pool), s.truth) for s in sets}, sets)
+
+
+def _row(ens: Any, sel: dict, i: int, sets: list[SelectionSet]) -> dict[str, Any]:
+    """An output row: the ensemble, its criterion ("tau") and its tau per set."""
+    row = {**describe(ens), "tau": float(sel["taus"][i])}
+    if len(sets) > 1:
+        row["per_set"] = {s.label: float(t) for s, t in zip(sets, sel["per_set"][i])}
+    return row
 
 
 def _print_report(label: str, r: dict[str, Any]) -> None:
