@@ -112,29 +112,28 @@ def all_candidates(names: list[str], lo: int, hi: int) -> list[Any]:
 
 @dataclass
 class SelectionSet:
-    """One selection set: its label, space, per-architecture scores and ground truth."""
+    """One selection set: its space, per-architecture scores and ground truth."""
 
-    label: str
     space: str
     pool: list[dict[str, float]]
     truth: np.ndarray
 
 
 def read_selections(specs: list[str], candidates: list[str]) -> list[SelectionSet]:
-    """``CSV[@SPACE]`` specs (the space defaults to the file's name)."""
+    """``CSV[@SPACE]`` specs (without a space, a file is a space of its own)."""
     out = []
     for spec in specs:
         path, _, space = spec.partition("@")
         pool, truth = read_selection(Path(path), candidates)
-        out.append(SelectionSet(Path(path).stem, space or Path(path).stem, pool, truth))
+        out.append(SelectionSet(space or path, pool, truth))
     return out
 
 
-def criterion(taus: dict[str, float], sets: list[SelectionSet]) -> float:
-    """Mean over spaces of the mean tau over each space's sets."""
+def criterion(taus: Any, sets: list[SelectionSet]) -> float:
+    """Mean over spaces of the mean tau over each space's sets (``taus[k]``: set ``k``'s)."""
     spaces: dict[str, list[float]] = {}
-    for s in sets:
-        spaces.setdefault(s.space, []).append(taus[s.label])
+    for s, t in zip(sets, taus, strict=True):
+        spaces.setdefault(s.space, []).append(t)
     return float(np.mean([np.mean(v) for v in spaces.values()]))
 
 
@@ -145,9 +144,7 @@ def bootstrap_se(values: list[np.ndarray], sets: list[SelectionSet], seed: int) 
     rng = np.random.default_rng(seed)
     draws = [rng.integers(0, len(s.truth), (BOOTSTRAP, len(s.truth))) for s in sets]
     crit = [
-        criterion(
-            {s.label: kendall(v[d[b]], s.truth[d[b]]) for s, v, d in zip(sets, values, draws)}, sets
-        )
+        criterion([kendall(v[d[b]], s.truth[d[b]]) for s, v, d in zip(sets, values, draws)], sets)
         for b in range(BOOTSTRAP)
     ]
     return float(np.std(crit, ddof=1))
@@ -158,7 +155,7 @@ def select(sets: list[SelectionSet], ensembles: list[Any], seed: int) -> dict:
     from nasrank.metrics import kendall
 
     per_set = np.array([[kendall(e(s.pool), s.truth) for s in sets] for e in ensembles])
-    taus = np.array([criterion(dict(zip([s.label for s in sets], row)), sets) for row in per_set])
+    taus = np.array([criterion(row, sets) for row in per_set])
     best = int(np.nanargmax(taus))
     se = bootstrap_se([np.asarray(ensembles[best](s.pool)) for s in sets], sets, seed)
     band = [i for i in range(len(ensembles)) if taus[i] >= taus[best] - se]
@@ -215,15 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     chosen, best = ensembles[sel["chosen"]], ensembles[sel["best"]]
     taus = sel["taus"]
     print(
-        f"{len(sets)} selection set(s) ({', '.join(f'{s.label}@{s.space}' for s in sets)}): "
+        f"{len(sets)} selection set(s) ({', '.join(args.selection)}): "
         f"{len(ensembles)} candidates; "
         f"best {best.name} ({best.aggregation}) tau {taus[sel['best']]:.4f}, bootstrap SE "
         f"{sel['se']:.4f}; {len(sel['band'])} within one SE; chosen {chosen.name} "
         f"({chosen.aggregation}) tau {taus[sel['chosen']]:.4f}"
     )
-    singles = {
-        s.label: {n: float(kendall([p[n] for p in s.pool], s.truth)) for n in names} for s in sets
-    }
+    singles = [{n: float(kendall([p[n] for p in s.pool], s.truth)) for n in names} for s in sets]
     table = load_table(args.table)
     # the default this protocol replaced (chosen on NB-201 itself; NaN members skipped)
     previous = RankEnsemble(("meco", "jacov", "synflow"), name="label_free_ensemble")
@@ -243,12 +238,16 @@ def main(argv: list[str] | None = None) -> int:
                     "protocol": __doc__.split("Usage::")[0].strip(),
                     "selection": {
                         "sets": [
-                            {"csv": c, "label": s.label, "space": s.space, "archs": len(s.truth)}
-                            for c, s in zip(args.selection, sets)
+                            {
+                                "csv": c,
+                                "space": s.space,
+                                "archs": len(s.truth),
+                                "single_proxy_tau": one,
+                            }  # fmt: skip
+                            for c, s, one in zip(args.selection, sets, singles)
                         ],
                         "candidates": len(ensembles),
                         "members": names,
-                        "single_proxy_tau": singles,
                         "best": _row(best, sel, sel["best"], sets),
                         "bootstrap_se": sel["se"],
                         "within_one_se": len(sel["band"]),
@@ -272,14 +271,15 @@ def _tau(ens: Any, sets: list[SelectionSet], names: list[str]) -> float:
 
     if any(m not in names for m in ens.proxies):
         return math.nan
-    return criterion({s.label: kendall(ens(s.pool), s.truth) for s in sets}, sets)
+    return criterion([kendall(ens(s.pool), s.truth) for s in sets], sets)
 
 
 def _row(ens: Any, sel: dict, i: int, sets: list[SelectionSet]) -> dict[str, Any]:
-    """An output row: the ensemble, its criterion ("tau") and its tau per set."""
+    """An output row: the ensemble, its criterion ("tau") and its tau per set (in the
+    order of ``--selection``)."""
     row = {**describe(ens), "tau": float(sel["taus"][i])}
     if len(sets) > 1:
-        row["per_set"] = {s.label: float(t) for s, t in zip(sets, sel["per_set"][i])}
+        row["per_set"] = [float(t) for t in sel["per_set"][i]]
     return row
 
 
